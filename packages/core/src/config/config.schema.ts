@@ -1,0 +1,186 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the product reads, with the defaults of SPEC.md.
+ * `parseConfig` turns a raw env into a typed, resolved `Config`; a bad value
+ * throws `ConfigError` naming each bad variable.
+ */
+
+const intIn = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const numIn = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+(\.\d+)?$/, 'must be a number')
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v), 'must be true or false')
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL')
+  .transform((v) => v.replace(/\/+$/, ''));
+
+const natsUrl = z
+  .string()
+  .trim()
+  .refine(
+    (v) => v.split(',').every((part) => /^(nats|tls|ws|wss):\/\/[^\s/]+(:\d+)?\/?$/.test(part.trim())),
+    'must be nats://host:port (comma-separated for a cluster)',
+  );
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+const logLevel = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']));
+
+/** `host:port`, `:port`, `port` or `http://host:port`. */
+const bindUrl = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    const m = /^(?:https?:\/\/)?(?:(\[[^\]]+\]|[^:/\s]*):)?(\d{1,5})\/?$/.exec(v);
+    const port = m ? Number(m[2]) : Number.NaN;
+    if (!m || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: 'must be host:port, e.g. 0.0.0.0:8088' });
+      return z.NEVER;
+    }
+    const host = m[1] ? m[1].replace(/^\[|\]$/g, '') : '0.0.0.0';
+    return { host, port };
+  });
+
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
+
+/** `name=/root,name2=/root2` */
+const librariesSpec = z.string().transform((v, ctx) => {
+  const out: { name: string; root: string }[] = [];
+  for (const part of v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const name = eq > 0 ? part.slice(0, eq).trim() : '';
+    const root = eq > 0 ? part.slice(eq + 1).trim() : '';
+    if (!name || !root) {
+      ctx.addIssue({ code: 'custom', message: `entry "${part}" must be name=/absolute/root` });
+      continue;
+    }
+    if (!/^[\w .-]{1,64}$/.test(name)) {
+      ctx.addIssue({ code: 'custom', message: `library name "${name}" may use letters, digits, space, _ . - only` });
+      continue;
+    }
+    if (out.some((l) => l.name.toLowerCase() === name.toLowerCase())) {
+      ctx.addIssue({ code: 'custom', message: `library name "${name}" is given twice` });
+      continue;
+    }
+    out.push({ name, root });
+  }
+  if (out.length === 0 && v.trim() !== '') ctx.addIssue({ code: 'custom', message: 'lists no library' });
+  return out;
+});
+
+export const envSchema = z.object({
+  // Storage and paths
+  DATA_DIR: nonEmpty.default('./data'),
+  DATABASE_URL: nonEmpty.optional(),
+  BASE_PATH: nonEmpty.optional(),
+  LIBRARIES: librariesSpec.optional(),
+  THUMBNAILS: nonEmpty.optional(),
+  VIDEO_PATH: nonEmpty.optional(),
+  GIFS_DIRECTORY: nonEmpty.optional(),
+  PREVIEW_CLIPS_DIRECTORY: nonEmpty.optional(),
+  EXCLUDED_DIRS: csv.default([]),
+
+  // HTTP and auth
+  BIND_URL: bindUrl.default({ host: '0.0.0.0', port: 8088 }),
+  SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  CORS_ALLOWED_ORIGINS: csv.default([]),
+  LOGIN_MAX_FAILURES_PER_MINUTE: intIn(1, 10_000).default(10),
+  UPLOAD_MAX_BYTES: intIn(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 * 1024 * 1024),
+
+  // Bus
+  NATS_URL: natsUrl.optional(),
+  BUS_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'may use letters, digits, _ and - (at most 32)')
+    .default('lumen'),
+
+  // Logs and tracing
+  LOG_LEVEL: logLevel.default('info'),
+  OTLP_OTLS_ENDPOINT: httpUrl.optional(),
+
+  // Watcher (SPEC 2, 3)
+  WATCH_QUICK_INTERVAL_SECONDS: numIn(0.1, 86_400).default(60),
+  WATCH_FULL_INTERVAL_SECONDS: numIn(1, 30 * 86_400).default(3600),
+  THUMB_SIZE: intIn(16, 2048).default(200),
+  PREVIEW_SIZE: intIn(256, 8192).default(1440),
+  INGEST_CONCURRENCY: intIn(1, 64).optional(),
+  INGEST_FILE_TIMEOUT_SECONDS: numIn(1, 3600).default(120),
+  IMAGE_EXIF_MISSING_SCAN_PAGE_SIZE: intIn(1, 100_000).default(500),
+  IMAGE_EXIF_MISSING_DELETE_CAP_PER_TICK: intIn(0, 1_000_000).default(200),
+  MAINTENANCE_DRY_RUN: bool.default(false),
+  REQUIRE_LIBRARY_MARKER: bool.default(false),
+
+  // Transcoder (SPEC 5)
+  TRANSCODE_CONCURRENCY: intIn(1, 64).optional(),
+  TRANSCODE_MAX_ATTEMPTS: intIn(1, 100).default(3),
+
+  // Faces (SPEC 6)
+  APOLLO_API_BASE_URL: httpUrl.optional(),
+  APOLLO_FACE_API_BASE_URL: httpUrl.optional(),
+  FACE_DETECT_CONCURRENCY: intIn(1, 256).default(8),
+  FACE_DETECT_TIMEOUT_SEC: numIn(1, 3600).default(60),
+  FACE_HASH_BACKFILL_MAX_PER_TICK: intIn(0, 1_000_000).default(2000),
+  FACE_BACKLOG_MAX_PER_TICK: intIn(0, 100_000).default(64),
+  FACE_AUTOBIND_MIN_COS: numIn(-1, 1).default(0.4),
+
+  // Insights (SPEC 7)
+  OLLAMA_URL: httpUrl.optional(),
+  OLLAMA_MODEL: nonEmpty.optional(),
+  OLLAMA_PRIMARY_URL: httpUrl.optional(),
+  OLLAMA_PRIMARY_MODEL: nonEmpty.optional(),
+  OLLAMA_FALLBACK_URL: httpUrl.optional(),
+  OLLAMA_FALLBACK_MODEL: nonEmpty.optional(),
+  OPENROUTER_API_KEY: nonEmpty.optional(),
+  OPENROUTER_BASE_URL: httpUrl.default('https://openrouter.ai/api/v1'),
+  OPENROUTER_MODEL: nonEmpty.optional(),
+  OPENROUTER_ALLOWED_MODELS: csv.default([]),
+  AGENTIC_MAX_ITERATIONS: intIn(1, 100).default(10),
+  AGENTIC_CHAT_MAX_ITERATIONS: intIn(1, 100).default(6),
+  SMS_API_URL: httpUrl.optional(),
+  SMS_API_TOKEN: nonEmpty.optional(),
+});
+
+export type RawEnv = z.input<typeof envSchema>;
+export type ParsedEnv = z.output<typeof envSchema>;

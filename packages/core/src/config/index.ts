@@ -1,0 +1,4 @@
+export * from './config.schema.ts';
+export * from './config.ts';
+export * from './dotenv.ts';
+export * from './load-config.ts';

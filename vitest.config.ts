@@ -1,0 +1,22 @@
+import { defineConfig } from 'vitest/config';
+
+const project = (name: string, dir: string, extra: Record<string, unknown> = {}) => ({
+  test: { name, root: dir, include: ['test/**/*.test.ts', 'src/**/*.test.ts'], ...extra },
+});
+
+export default defineConfig({
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      project('@lumen/core', './packages/core'),
+      project('@lumen/db', './packages/db'),
+      project('@lumen/bus', './packages/bus'),
+      project('@lumen/media', './packages/media'),
+      project('@lumen/api', './apps/api'),
+      project('@lumen/watcher', './apps/watcher'),
+      project('@lumen/transcoder', './apps/transcoder'),
+      project('@lumen/standalone', './apps/standalone'),
+    ],
+  },
+});
