@@ -17,6 +17,7 @@ export default defineConfig({
       project('@lumen/watcher', './apps/watcher'),
       project('@lumen/transcoder', './apps/transcoder'),
       project('@lumen/standalone', './apps/standalone'),
+      project('@lumen/runtime', './packages/runtime'),
     ],
   },
 });

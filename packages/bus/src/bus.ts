@@ -40,6 +40,13 @@ export interface ConsumeOptions {
    * (attempt 1 uses index 0; the last entry repeats). Default [1000, 5000, 30000].
    */
   backoffMs?: number[];
+  /**
+   * How long `stop()` (and `close()`) waits for handlers still running before
+   * returning. A job whose handler has not settled by then stays un-acked and
+   * is delivered again (to any consumer) once its `ackWaitMs` runs out.
+   * Default 10 000.
+   */
+  stopGraceMs?: number;
 }
 
 /** What a dead-lettered job looks like on `dlq.<subject>`. */
@@ -51,6 +58,10 @@ export interface DeadLetter<T = unknown> {
 }
 
 export interface Consumer {
+  /**
+   * Take no new jobs; wait up to `stopGraceMs` for the handlers in flight.
+   * Jobs left un-acked are redelivered after their ack wait.
+   */
   stop(): Promise<void>;
 }
 

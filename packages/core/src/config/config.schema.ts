@@ -52,11 +52,38 @@ const natsUrl = z
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 
-const logLevel = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']));
+export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+/**
+ * `RUST_LOG`-style level: `info`, `DEBUG`, `off` (= silent), or a directive list such as
+ * `info,lumen=debug` where the bare entry is the level and `target=level` entries are accepted
+ * (validated) but only the bare one applies. No bare entry means `info`.
+ */
+const logLevel = z.string().transform((v, ctx): LogLevel => {
+  const toLevel = (s: string) => {
+    const lower = s.trim().toLowerCase();
+    const level = lower === 'off' ? 'silent' : lower;
+    return (logLevels as readonly string[]).includes(level) ? (level as LogLevel) : undefined;
+  };
+  let result: LogLevel = 'info';
+  for (const part of v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const level = toLevel(eq >= 0 ? part.slice(eq + 1) : part);
+    if (!level || (eq >= 0 && !/^[\w:.-]+$/.test(part.slice(0, eq).trim()))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${part}" is not a log level (use one of ${logLevels.join(', ')}, or off)`,
+      });
+      return z.NEVER;
+    }
+    if (eq < 0) result = level;
+  }
+  return result;
+});
 
 /** `host:port`, `:port`, `port` or `http://host:port`. */
 const bindUrl = z
@@ -80,9 +107,10 @@ const csv = z.string().transform((v) =>
     .filter((s) => s.length > 0),
 );
 
-/** `name=/root,name2=/root2` */
+/** `name=/root,name2=/root2`; a relative root is resolved against the working directory. */
 const librariesSpec = z.string().transform((v, ctx) => {
   const out: { name: string; root: string }[] = [];
+  let bad = false;
   for (const part of v
     .split(',')
     .map((s) => s.trim())
@@ -91,20 +119,23 @@ const librariesSpec = z.string().transform((v, ctx) => {
     const name = eq > 0 ? part.slice(0, eq).trim() : '';
     const root = eq > 0 ? part.slice(eq + 1).trim() : '';
     if (!name || !root) {
-      ctx.addIssue({ code: 'custom', message: `entry "${part}" must be name=/absolute/root` });
+      bad = true;
+      ctx.addIssue({ code: 'custom', message: `entry "${part}" must be name=/path/to/root` });
       continue;
     }
     if (!/^[\w .-]{1,64}$/.test(name)) {
+      bad = true;
       ctx.addIssue({ code: 'custom', message: `library name "${name}" may use letters, digits, space, _ . - only` });
       continue;
     }
     if (out.some((l) => l.name.toLowerCase() === name.toLowerCase())) {
+      bad = true;
       ctx.addIssue({ code: 'custom', message: `library name "${name}" is given twice` });
       continue;
     }
     out.push({ name, root });
   }
-  if (out.length === 0 && v.trim() !== '') ctx.addIssue({ code: 'custom', message: 'lists no library' });
+  if (!bad && out.length === 0) ctx.addIssue({ code: 'custom', message: 'lists no library' });
   return out;
 });
 

@@ -51,18 +51,27 @@ function issuesToProblems(error: z.ZodError): { variable: string; message: strin
   }));
 }
 
-/** Parse a database URL: a postgres URL, `sqlite:`/`file:` prefixed path, or a bare file path. */
+/**
+ * Parse a database URL: a `postgres://` / `postgresql://` URL, a `sqlite:` / `file:` prefixed path
+ * (`sqlite:///abs.db`, `sqlite://rel.db`, `sqlite:rel.db`, `sqlite::memory:`; a `?query` after a
+ * prefixed path is dropped), or a bare file path. Relative paths resolve against `cwd`.
+ */
 export function parseDatabaseUrl(
   url: string,
   cwd: string,
 ): { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string } {
-  if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', url };
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^(sqlite|file):/i.test(url)) {
+  const value = url.trim();
+  if (/^postgres(ql)?:\/\//i.test(value)) return { kind: 'postgres', url: value };
+  const prefixed = /^(sqlite|file):/i.test(value);
+  if (!prefixed && /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
     throw new ConfigError([
-      { variable: 'DATABASE_URL', message: `unsupported scheme in "${url}" (use a file path, sqlite:PATH or postgres://)` },
+      {
+        variable: 'DATABASE_URL',
+        message: `unsupported scheme in "${value}" (use a file path, sqlite:PATH or postgres://)`,
+      },
     ]);
   }
-  const file = url.replace(/^(sqlite|file):(\/\/)?/i, '');
+  const file = prefixed ? value.replace(/^(sqlite|file):(\/\/)?/i, '').replace(/\?.*$/, '') : value;
   if (!file) throw new ConfigError([{ variable: 'DATABASE_URL', message: 'names no file' }]);
   return { kind: 'sqlite', file: file === ':memory:' ? file : path.resolve(cwd, file) };
 }
@@ -77,14 +86,24 @@ export function parseConfig(rawEnv: Record<string, string | undefined>, cwd = pr
     const value = rawEnv[key];
     if (value !== undefined && value.trim() !== '') cleaned[key] = value;
   }
+  const problems: { variable: string; message: string }[] = [];
+  let database: Config['database'] | undefined;
+  if (cleaned.DATABASE_URL !== undefined) {
+    try {
+      database = parseDatabaseUrl(cleaned.DATABASE_URL, cwd);
+    } catch (err) {
+      if (err instanceof ConfigError) problems.push(...err.problems);
+      else throw err;
+    }
+  }
   const result = envSchema.safeParse(cleaned);
-  if (!result.success) throw new ConfigError(issuesToProblems(result.error));
+  if (!result.success) problems.unshift(...issuesToProblems(result.error));
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const env = result.data;
 
   const dataDir = path.resolve(cwd, env.DATA_DIR);
   const under = (value: string | undefined, name: string) => path.resolve(cwd, value ?? path.join(dataDir, name));
 
-  const problems: { variable: string; message: string }[] = [];
   let libraries: LibrarySpec[] = [];
   if (env.LIBRARIES && env.LIBRARIES.length > 0) {
     libraries = env.LIBRARIES.map((l) => ({ name: l.name, root: path.resolve(cwd, l.root) }));
@@ -92,21 +111,10 @@ export function parseConfig(rawEnv: Record<string, string | undefined>, cwd = pr
     libraries = [{ name: 'main', root: path.resolve(cwd, env.BASE_PATH) }];
   }
 
-  let database: Config['database'] = { kind: 'sqlite', file: path.join(dataDir, 'lumen.db') };
-  if (env.DATABASE_URL) {
-    try {
-      database = parseDatabaseUrl(env.DATABASE_URL, cwd);
-    } catch (err) {
-      if (err instanceof ConfigError) problems.push(...err.problems);
-      else throw err;
-    }
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-
   return {
     env,
     dataDir,
-    database,
+    database: database ?? { kind: 'sqlite', file: path.join(dataDir, 'lumen.db') },
     libraries,
     thumbnailsDir: under(env.THUMBNAILS, 'thumbnails'),
     videoDir: under(env.VIDEO_PATH, 'video'),

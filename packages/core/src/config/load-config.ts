@@ -8,10 +8,18 @@ export function findDotEnv(cwd: string): string | undefined {
   let dir = path.resolve(cwd);
   for (;;) {
     const candidate = path.join(dir, '.env');
-    if (fs.existsSync(candidate)) return candidate;
+    if (isFile(candidate)) return candidate;
     const parent = path.dirname(dir);
     if (parent === dir) return undefined;
     dir = parent;
+  }
+}
+
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false; // missing or unreadable: not our .env
   }
 }
 
@@ -22,5 +30,7 @@ export function findDotEnv(cwd: string): string | undefined {
 export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): Config {
   const file = findDotEnv(cwd);
   const fromFile = file ? parseDotEnv(fs.readFileSync(file, 'utf8')) : {};
-  return parseConfig({ ...fromFile, ...env }, cwd);
+  const merged: Record<string, string | undefined> = { ...fromFile };
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) merged[key] = value;
+  return parseConfig(merged, cwd);
 }

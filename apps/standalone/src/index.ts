@@ -1,0 +1,2 @@
+export * from './sample-library.ts';
+export * from './standalone.ts';

@@ -1,0 +1,62 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ensureAdminUser, start as startApi } from '@lumen/api';
+import { createBus } from '@lumen/bus';
+import type { Config } from '@lumen/core';
+import { openDatabase, UsersRepository } from '@lumen/db';
+import { type Logger, loadOrCreateSecretKey } from '@lumen/runtime';
+import { start as startTranscoder } from '@lumen/transcoder';
+import { start as startWatcher } from '@lumen/watcher';
+import { ensureSampleLibrary } from './sample-library.ts';
+
+export interface StandaloneHandle {
+  url: string;
+  config: Config;
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: api + watcher + transcoder in one process, sharing one
+ * database and one bus (in-process unless NATS_URL is set).
+ */
+export async function startStandalone(baseConfig: Config, logger: Logger): Promise<StandaloneHandle> {
+  await fs.mkdir(baseConfig.dataDir, { recursive: true });
+  const secretKey = baseConfig.secretKey ?? (await loadOrCreateSecretKey(baseConfig.dataDir));
+
+  let libraries = baseConfig.libraries;
+  if (libraries.length === 0) {
+    const root = path.join(baseConfig.dataDir, 'sample-library');
+    if (await ensureSampleLibrary(root)) logger.info({ root }, 'created the sample library');
+    libraries = [{ name: 'sample', root }];
+  }
+  const config: Config = { ...baseConfig, secretKey, libraries };
+
+  const database = await openDatabase(config.database);
+  const bus = await createBus(config, logger);
+
+  const admin = await ensureAdminUser(new UsersRepository(database.db), { password: config.env.ADMIN_PASSWORD });
+  if (admin.created && admin.password) {
+    process.stdout.write(
+      `\nCreated user "admin" with password: ${admin.password}\n(shown once; change it with: pnpm --filter @lumen/api cli user passwd admin)\n\n`,
+    );
+  } else if (admin.created) {
+    logger.info('created user "admin" with ADMIN_PASSWORD');
+  }
+
+  const transcoder = await startTranscoder({ config, bus, logger });
+  const watcher = await startWatcher({ config, database, bus, logger });
+  const api = await startApi({ config, database, bus, logger });
+  process.stdout.write(`Lumen is running at ${api.url}\n`);
+
+  return {
+    url: api.url,
+    config,
+    async stop() {
+      await api.stop();
+      await watcher.stop();
+      await transcoder.stop();
+      await bus.close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import type { Migration } from 'kysely';
+import { initialMigration } from './0001-initial.ts';
+import type { DatabaseKind } from './dialect-columns.ts';
+
+/**
+ * Every migration, by name (run in name order). Listed in code, not globbed from a folder, so they
+ * run the same under tsx, vitest and a bundle. Add new ones at the end with a higher number.
+ */
+export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
+  return {
+    '0001-initial': initialMigration(kind),
+  };
+}

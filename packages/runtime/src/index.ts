@@ -1,0 +1,3 @@
+export * from './logger.ts';
+export * from './secret-key.ts';
+export * from './service-main.ts';
