@@ -30,7 +30,10 @@ const PG_POOL_SIZE = 10;
 const PING_TIMEOUT_MS = 5_000;
 
 /** Open SQLite (WAL, foreign keys on) or Postgres, and bring the schema up to date unless told not to. */
-export async function openDatabase(target: DatabaseTarget, opts: OpenDatabaseOptions = {}): Promise<Database> {
+export async function openDatabase(
+  target: DatabaseTarget,
+  opts: OpenDatabaseOptions = {},
+): Promise<Database> {
   const migrate = opts.migrate ?? true;
   if (target.kind === 'sqlite') {
     const sqlite = openSqliteFile(target.file);

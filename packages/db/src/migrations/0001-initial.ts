@@ -176,5 +176,9 @@ export function initialMigration(kind: DatabaseKind): Migration {
 
 /** Index named `<table>_<col>_<col>_idx`. */
 async function createIndex(db: Kysely<unknown>, table: string, columns: string[]): Promise<void> {
-  await db.schema.createIndex(`${table}_${columns.join('_')}_idx`).on(table).columns(columns).execute();
+  await db.schema
+    .createIndex(`${table}_${columns.join('_')}_idx`)
+    .on(table)
+    .columns(columns)
+    .execute();
 }

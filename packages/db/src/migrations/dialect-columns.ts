@@ -1,4 +1,4 @@
-import type { ColumnDefinitionBuilder, DataTypeExpression } from 'kysely';
+import type { ColumnDataType, ColumnDefinitionBuilder } from 'kysely';
 
 /** The two database engines Lumen runs on. */
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -10,11 +10,11 @@ export type DatabaseKind = 'sqlite' | 'postgres';
  */
 export interface DialectColumns {
   /** Integer that may exceed 2^31 (mtime_ms, size_bytes). */
-  bigint: DataTypeExpression;
+  bigint: ColumnDataType;
   /** 8-byte floating point. */
-  double: DataTypeExpression;
+  double: ColumnDataType;
   /** Raw bytes (face embeddings). */
-  bytes: DataTypeExpression;
+  bytes: ColumnDataType;
   /** Auto-increment integer primary key: `integer primary key autoincrement` / identity column. */
   id: (col: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
 }

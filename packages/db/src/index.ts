@@ -1,0 +1,36 @@
+export type { DatabaseKind } from './migrations/dialect-columns.ts';
+export { migrationsFor } from './migrations/migration-list.ts';
+export {
+  type Database,
+  type DatabaseTarget,
+  migrateToLatest,
+  type OpenDatabaseOptions,
+  openDatabase,
+} from './open-database.ts';
+export {
+  type DirectoryEntry,
+  type ImageExifInput,
+  ImageExifRepository,
+  type ImageExifRow,
+  type NewImageExif,
+  type ThumbStatus,
+  type UpsertedImage,
+} from './repositories/image-exif.repository.ts';
+export {
+  LibrariesRepository,
+  type LibraryRow,
+  type LibrarySpec,
+  type LibraryStatus,
+  type MediaTypeCounts,
+  type NewLibrary,
+  type ScanKind,
+} from './repositories/libraries.repository.ts';
+export { type AppSettingRow, SettingsRepository } from './repositories/settings.repository.ts';
+export {
+  type CreateUserInput,
+  type NewUser,
+  type UserRow,
+  type UserSummary,
+  UsersRepository,
+} from './repositories/users.repository.ts';
+export type * from './schema.generated.ts';

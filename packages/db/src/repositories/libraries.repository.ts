@@ -1,0 +1,173 @@
+import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
+import type { DB, Libraries } from '../schema.generated.ts';
+
+export type LibraryRow = Selectable<Libraries>;
+export type NewLibrary = Insertable<Libraries>;
+export type LibraryStatus = 'online' | 'stale';
+export type ScanKind = 'quick' | 'full';
+
+/** A library as configured: unique name and absolute root folder. */
+export interface LibrarySpec {
+  name: string;
+  root: string;
+}
+
+/** Number of image_exif rows per media type, plus the total (which also counts unknown types). */
+export interface MediaTypeCounts {
+  photo: number;
+  raw: number;
+  video: number;
+  total: number;
+}
+
+export class LibrariesRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /** All libraries by id. */
+  async list(): Promise<LibraryRow[]> {
+    return this.db.selectFrom('libraries').selectAll().orderBy('id').execute();
+  }
+
+  async findById(id: number): Promise<LibraryRow | undefined> {
+    return this.db.selectFrom('libraries').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Case-insensitive name match. */
+  async findByName(name: string): Promise<LibraryRow | undefined> {
+    return this.db
+      .selectFrom('libraries')
+      .selectAll()
+      .where(sql<string>`lower(name)`, '=', name.toLowerCase())
+      .orderBy('id')
+      .executeTakeFirst();
+  }
+
+  /** `"3"` looks up id 3 first, then a library named "3"; anything else is a (case-insensitive) name. */
+  async findByIdOrName(idOrName: string): Promise<LibraryRow | undefined> {
+    if (/^\d+$/.test(idOrName)) {
+      const byId = await this.findById(Number(idOrName));
+      if (byId) return byId;
+    }
+    return this.findByName(idOrName);
+  }
+
+  /**
+   * Make the table hold every configured library, in one transaction: a spec whose name matches an
+   * existing row (case-insensitively) updates that row's name and root, any other spec is inserted.
+   * Libraries missing from `specs` are left alone. Returns all libraries by id.
+   */
+  async upsertConfigured(specs: readonly LibrarySpec[]): Promise<LibraryRow[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const existing = await trx.selectFrom('libraries').select(['id', 'name', 'root']).execute();
+      const byName = new Map(existing.map((row) => [row.name.toLowerCase(), row]));
+      const now = new Date().toISOString();
+      for (const spec of specs) {
+        const row = byName.get(spec.name.toLowerCase());
+        if (!row) {
+          const inserted = await trx
+            .insertInto('libraries')
+            .values({ name: spec.name, root: spec.root, created_at: now })
+            .returning(['id', 'name', 'root'])
+            .executeTakeFirstOrThrow();
+          byName.set(spec.name.toLowerCase(), inserted);
+        } else if (row.root !== spec.root || row.name !== spec.name) {
+          await trx
+            .updateTable('libraries')
+            .set({ name: spec.name, root: spec.root })
+            .where('id', '=', row.id)
+            .execute();
+          byName.set(spec.name.toLowerCase(), { ...row, name: spec.name, root: spec.root });
+        }
+      }
+      return trx.selectFrom('libraries').selectAll().orderBy('id').execute();
+    });
+  }
+
+  /** Insert one library; throws on a duplicate name (UNIQUE). */
+  async create(spec: LibrarySpec): Promise<LibraryRow> {
+    return this.db
+      .insertInto('libraries')
+      .values({ name: spec.name, root: spec.root, created_at: new Date().toISOString() })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /**
+   * Record the probe result. `status_reason` is always replaced; `status_changed_at` moves only when
+   * the status actually changes. Returns true when it changed (false too for an unknown id).
+   */
+  async setStatus(id: number, status: LibraryStatus, reason: string | null): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const current = await trx
+        .selectFrom('libraries')
+        .select('status')
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!current) return false;
+      const changed = current.status !== status;
+      await trx
+        .updateTable('libraries')
+        .set(
+          changed
+            ? { status, status_reason: reason, status_changed_at: new Date().toISOString() }
+            : { status_reason: reason },
+        )
+        .where('id', '=', id)
+        .execute();
+      return changed;
+    });
+  }
+
+  /** Set `last_quick_scan_at` or `last_full_scan_at` to `at` (ISO-8601 UTC). */
+  async markScanned(id: number, kind: ScanKind, at: string): Promise<void> {
+    const column = kind === 'quick' ? 'last_quick_scan_at' : 'last_full_scan_at';
+    await this.db
+      .updateTable('libraries')
+      .set({ [column]: at })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Number of image_exif rows in a library. */
+  async countFiles(libraryId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('image_exif')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('library_id', '=', libraryId)
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
+  /** image_exif rows per media type in one library. */
+  async countFilesByMediaType(libraryId: number): Promise<MediaTypeCounts> {
+    const counts = await this.fileCountsByLibrary(libraryId);
+    return counts.get(libraryId) ?? emptyCounts();
+  }
+
+  /** image_exif rows per media type for every library (or one), in one query; libraries without files are absent. */
+  async fileCountsByLibrary(libraryId?: number): Promise<Map<number, MediaTypeCounts>> {
+    let query = this.db
+      .selectFrom('image_exif')
+      .select((eb) => ['library_id', 'media_type', eb.fn.countAll<number>().as('count')])
+      .groupBy(['library_id', 'media_type']);
+    if (libraryId !== undefined) query = query.where('library_id', '=', libraryId);
+    const result = new Map<number, MediaTypeCounts>();
+    for (const row of await query.execute()) {
+      let counts = result.get(row.library_id);
+      if (!counts) {
+        counts = emptyCounts();
+        result.set(row.library_id, counts);
+      }
+      const count = Number(row.count);
+      counts.total += count;
+      if (row.media_type === 'photo' || row.media_type === 'raw' || row.media_type === 'video') {
+        counts[row.media_type] += count;
+      }
+    }
+    return result;
+  }
+}
+
+function emptyCounts(): MediaTypeCounts {
+  return { photo: 0, raw: 0, video: 0, total: 0 };
+}
