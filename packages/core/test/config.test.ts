@@ -2,7 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, findDotEnv, loadConfig, parseConfig, parseDatabaseUrl, parseDotEnv } from '../src/index.ts';
+import {
+  ConfigError,
+  findDotEnv,
+  loadConfig,
+  parseConfig,
+  parseDatabaseUrl,
+  parseDotEnv,
+} from '../src/index.ts';
 
 const CWD = '/srv/lumen';
 
@@ -79,16 +86,40 @@ describe('parseConfig defaults', () => {
 
 describe('parseConfig valid values', () => {
   it.each([
-    [{ WATCH_QUICK_INTERVAL_SECONDS: '5' }, (c: ReturnType<typeof parseConfig>) => c.env.WATCH_QUICK_INTERVAL_SECONDS, 5],
-    [{ WATCH_QUICK_INTERVAL_SECONDS: ' 0.5 ' }, (c: ReturnType<typeof parseConfig>) => c.env.WATCH_QUICK_INTERVAL_SECONDS, 0.5],
-    [{ FACE_AUTOBIND_MIN_COS: '-0.25' }, (c: ReturnType<typeof parseConfig>) => c.env.FACE_AUTOBIND_MIN_COS, -0.25],
+    [
+      { WATCH_QUICK_INTERVAL_SECONDS: '5' },
+      (c: ReturnType<typeof parseConfig>) => c.env.WATCH_QUICK_INTERVAL_SECONDS,
+      5,
+    ],
+    [
+      { WATCH_QUICK_INTERVAL_SECONDS: ' 0.5 ' },
+      (c: ReturnType<typeof parseConfig>) => c.env.WATCH_QUICK_INTERVAL_SECONDS,
+      0.5,
+    ],
+    [
+      { FACE_AUTOBIND_MIN_COS: '-0.25' },
+      (c: ReturnType<typeof parseConfig>) => c.env.FACE_AUTOBIND_MIN_COS,
+      -0.25,
+    ],
     [{ MAINTENANCE_DRY_RUN: 'YES' }, (c: ReturnType<typeof parseConfig>) => c.env.MAINTENANCE_DRY_RUN, true],
     [{ MAINTENANCE_DRY_RUN: '0' }, (c: ReturnType<typeof parseConfig>) => c.env.MAINTENANCE_DRY_RUN, false],
-    [{ BIND_URL: '127.0.0.1:9000' }, (c: ReturnType<typeof parseConfig>) => c.bind, { host: '127.0.0.1', port: 9000 }],
+    [
+      { BIND_URL: '127.0.0.1:9000' },
+      (c: ReturnType<typeof parseConfig>) => c.bind,
+      { host: '127.0.0.1', port: 9000 },
+    ],
     [{ BIND_URL: ':9000' }, (c: ReturnType<typeof parseConfig>) => c.bind, { host: '0.0.0.0', port: 9000 }],
     [{ BIND_URL: '9000' }, (c: ReturnType<typeof parseConfig>) => c.bind, { host: '0.0.0.0', port: 9000 }],
-    [{ BIND_URL: 'http://[::1]:9000/' }, (c: ReturnType<typeof parseConfig>) => c.bind, { host: '::1', port: 9000 }],
-    [{ NATS_URL: 'nats://127.0.0.1:4222' }, (c: ReturnType<typeof parseConfig>) => c.natsUrl, 'nats://127.0.0.1:4222'],
+    [
+      { BIND_URL: 'http://[::1]:9000/' },
+      (c: ReturnType<typeof parseConfig>) => c.bind,
+      { host: '::1', port: 9000 },
+    ],
+    [
+      { NATS_URL: 'nats://127.0.0.1:4222' },
+      (c: ReturnType<typeof parseConfig>) => c.natsUrl,
+      'nats://127.0.0.1:4222',
+    ],
     [
       { NATS_URL: 'nats://a:4222,nats://b:4222' },
       (c: ReturnType<typeof parseConfig>) => c.natsUrl,
@@ -98,11 +129,20 @@ describe('parseConfig valid values', () => {
     [{ LOG_LEVEL: 'off' }, (c: ReturnType<typeof parseConfig>) => c.logLevel, 'silent'],
     [{ LOG_LEVEL: 'warn,lumen_api=debug' }, (c: ReturnType<typeof parseConfig>) => c.logLevel, 'warn'],
     [{ LOG_LEVEL: 'hyper=info' }, (c: ReturnType<typeof parseConfig>) => c.logLevel, 'info'],
-    [{ EXCLUDED_DIRS: '@eaDir, .thumbnails,,' }, (c: ReturnType<typeof parseConfig>) => c.excludedDirs, ['@eaDir', '.thumbnails']],
+    [
+      { EXCLUDED_DIRS: '@eaDir, .thumbnails,,' },
+      (c: ReturnType<typeof parseConfig>) => c.excludedDirs,
+      ['@eaDir', '.thumbnails'],
+    ],
     [
       { OLLAMA_URL: 'http://gpu:11434/', OLLAMA_MODEL: 'llava' },
       (c: ReturnType<typeof parseConfig>) => c.ollama,
-      { primaryUrl: 'http://gpu:11434', primaryModel: 'llava', fallbackUrl: undefined, fallbackModel: undefined },
+      {
+        primaryUrl: 'http://gpu:11434',
+        primaryModel: 'llava',
+        fallbackUrl: undefined,
+        fallbackModel: undefined,
+      },
     ],
     [
       { APOLLO_API_BASE_URL: 'http://apollo:8000', APOLLO_FACE_API_BASE_URL: 'http://faces:9000' },
@@ -204,7 +244,11 @@ describe('parseConfig bad values name the variable and the reason', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const configError = error as ConfigError;
-    expect(configError.problems.map((p) => p.variable).sort()).toEqual(['BIND_URL', 'DATABASE_URL', 'LOG_LEVEL']);
+    expect(configError.problems.map((p) => p.variable).sort()).toEqual([
+      'BIND_URL',
+      'DATABASE_URL',
+      'LOG_LEVEL',
+    ]);
     expect(configError.message).toMatch(/BIND_URL: must be host:port/);
     expect(configError.message).toMatch(/LOG_LEVEL: "loud"/);
     expect(configError.message).toMatch(/DATABASE_URL: unsupported scheme/);
@@ -247,9 +291,13 @@ describe('loadConfig with a .env file', () => {
   fs.mkdirSync(nested, { recursive: true });
   fs.writeFileSync(
     path.join(tmp, '.env'),
-    ['# test env', 'WATCH_QUICK_INTERVAL_SECONDS=15', 'LOG_LEVEL=debug', 'DATA_DIR=store', 'THUMB_SIZE=300'].join(
-      '\n',
-    ),
+    [
+      '# test env',
+      'WATCH_QUICK_INTERVAL_SECONDS=15',
+      'LOG_LEVEL=debug',
+      'DATA_DIR=store',
+      'THUMB_SIZE=300',
+    ].join('\n'),
   );
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

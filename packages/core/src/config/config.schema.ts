@@ -125,7 +125,10 @@ const librariesSpec = z.string().transform((v, ctx) => {
     }
     if (!/^[\w .-]{1,64}$/.test(name)) {
       bad = true;
-      ctx.addIssue({ code: 'custom', message: `library name "${name}" may use letters, digits, space, _ . - only` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `library name "${name}" may use letters, digits, space, _ . - only`,
+      });
       continue;
     }
     if (out.some((l) => l.name.toLowerCase() === name.toLowerCase())) {

@@ -37,9 +37,7 @@ export interface Config {
 
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
-    super(
-      `Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`,
-    );
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
     this.name = 'ConfigError';
   }
 }
@@ -102,7 +100,8 @@ export function parseConfig(rawEnv: Record<string, string | undefined>, cwd = pr
   const env = result.data;
 
   const dataDir = path.resolve(cwd, env.DATA_DIR);
-  const under = (value: string | undefined, name: string) => path.resolve(cwd, value ?? path.join(dataDir, name));
+  const under = (value: string | undefined, name: string) =>
+    path.resolve(cwd, value ?? path.join(dataDir, name));
 
   let libraries: LibrarySpec[] = [];
   if (env.LIBRARIES && env.LIBRARIES.length > 0) {

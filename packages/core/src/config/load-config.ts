@@ -27,7 +27,10 @@ function isFile(file: string): boolean {
  * Real environment over `.env` (the environment wins), validated.
  * Throws ConfigError; `main.ts` files print it and exit 1.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): Config {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  cwd = process.cwd(),
+): Config {
   const file = findDotEnv(cwd);
   const fromFile = file ? parseDotEnv(fs.readFileSync(file, 'utf8')) : {};
   const merged: Record<string, string | undefined> = { ...fromFile };

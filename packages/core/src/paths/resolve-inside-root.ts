@@ -48,7 +48,7 @@ export async function resolveInsideRoot(
   try {
     realRoot = await fs.realpath(lexicalRoot);
   } catch (err) {
-    throw new PathError('path.root-unavailable', `Library root ${lexicalRoot} cannot be resolved`, { cause: err });
+    throw new PathError('path.root-unavailable', 'The library root cannot be resolved', { cause: err });
   }
 
   const segments = relPath === '' ? [] : relPath.split('/');
@@ -63,11 +63,14 @@ export async function resolveInsideRoot(
       break;
     } catch (err) {
       const code = errnoCode(err);
-      if (code === 'ELOOP') throw new PathError('path.symlink-loop', `Path ${relPath} has a symlink loop`, { cause: err });
+      if (code === 'ELOOP')
+        throw new PathError('path.symlink-loop', `Path ${relPath} has a symlink loop`, { cause: err });
       if (code !== 'ENOENT' && code !== 'ENOTDIR') {
-        throw new PathError('path.io', `Path ${relPath} cannot be resolved (${code ?? 'error'})`, { cause: err });
+        throw new PathError('path.io', `Path ${relPath} cannot be resolved (${code ?? 'error'})`, {
+          cause: err,
+        });
       }
-      if (await entryExists(candidate)) {
+      if (await entryExists(candidate, relPath)) {
         throw new PathError(
           'path.symlink-dangling',
           `Path ${relPath} goes through a symlink whose target does not exist`,
@@ -77,19 +80,24 @@ export async function resolveInsideRoot(
   }
 
   if (!isInside(realRoot, realExisting)) {
-    throw new PathError('path.symlink-escape', `Path ${relPath} leads outside the library root through a symlink`);
+    throw new PathError(
+      'path.symlink-escape',
+      `Path ${relPath} leads outside the library root through a symlink`,
+    );
   }
   return { absPath, relPath, realPath: path.join(realExisting, ...segments.slice(existingDepth)) };
 }
 
 /** True when the entry itself exists (lstat: a dangling symlink exists, its target does not). */
-async function entryExists(file: string): Promise<boolean> {
+async function entryExists(file: string, relPath: string): Promise<boolean> {
   try {
     await fs.lstat(file);
     return true;
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') return false;
-    throw new PathError('path.io', `Cannot inspect ${file} (${code ?? 'error'})`, { cause: err });
+    throw new PathError('path.io', `Path ${relPath} cannot be inspected (${code ?? 'error'})`, {
+      cause: err,
+    });
   }
 }

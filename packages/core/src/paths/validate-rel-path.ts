@@ -22,7 +22,9 @@ import { PathError, type PathErrorCode } from './path-error.ts';
  * - `path.too-long`: more than 4096 characters, or a segment over 255 UTF-8 bytes.
  */
 
-export type RelPathResult = { ok: true; relPath: string } | { ok: false; code: PathErrorCode; reason: string };
+export type RelPathResult =
+  | { ok: true; relPath: string }
+  | { ok: false; code: PathErrorCode; reason: string };
 
 export interface RelPathOptions {
   /** Accept a path that normalizes to `''` (the library root). Default false. */
@@ -49,8 +51,15 @@ function encodedProblem(input: string): RelPathResult | undefined {
     const byte = Number.parseInt(m[1]!, 16);
     if (byte === 0) return fail('path.nul', 'contains an encoded NUL byte (%00)');
     const dangerous =
-      byte < 0x20 || byte === 0x7f || byte >= 0x80 || byte === 0x2e || byte === 0x2f || byte === 0x5c || byte === 0x25;
-    if (dangerous) return fail('path.encoded', `contains the percent escape ${m[0]} (encoded traversal or bytes)`);
+      byte < 0x20 ||
+      byte === 0x7f ||
+      byte >= 0x80 ||
+      byte === 0x2e ||
+      byte === 0x2f ||
+      byte === 0x5c ||
+      byte === 0x25;
+    if (dangerous)
+      return fail('path.encoded', `contains the percent escape ${m[0]} (encoded traversal or bytes)`);
   }
   return undefined;
 }
@@ -90,7 +99,8 @@ export function validateRelPath(input: string, options: RelPathOptions = {}): Re
   if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(input)) {
     return fail('path.invalid', 'contains a lone UTF-16 surrogate');
   }
-  if (input.includes('\uFFFD')) return fail('path.invalid', 'contains U+FFFD (bytes that were not valid UTF-8)');
+  if (input.includes('\uFFFD'))
+    return fail('path.invalid', 'contains U+FFFD (bytes that were not valid UTF-8)');
 
   const structural = structuralProblem(input, false);
   if (structural) return structural;

@@ -1,0 +1,3 @@
+export * from './payload-by-subject.ts';
+export * from './payload-schemas.ts';
+export * from './subjects.ts';

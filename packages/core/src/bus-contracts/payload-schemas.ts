@@ -1,0 +1,83 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** `<algorithm>:<hex digest>`, e.g. `xxh3-128:` followed by 32 hex digits. */
+export const contentHashSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9]+(-[a-z0-9]+)*:[0-9a-f]{16,128}$/,
+    'must be <algorithm>:<lower-case hex>, e.g. xxh3-128:0123…',
+  );
+
+/**
+ * A library-relative posix path as the watcher stored it: not empty, no leading `/`, no NUL, no
+ * `..` segment. Deliberately lighter than `validateRelPath` (which judges client input): real
+ * file names on disk may hold characters a client may not send, and they still need to travel.
+ */
+export const relPathSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((v) => !v.startsWith('/'), 'must be relative (no leading /)')
+  .refine((v) => !v.includes('\0'), 'must not contain NUL')
+  .refine((v) => !v.split('/').includes('..'), 'must not contain ".." segments');
+
+export const isoTimestampSchema = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time' });
+
+const absolutePathSchema = z
+  .string()
+  .min(1)
+  .refine((v) => path.isAbsolute(v) && !v.includes('\0'), 'must be an absolute path');
+
+export const mediaTypeSchema = z.enum(['photo', 'raw', 'video']);
+export const libraryStatusSchema = z.enum(['online', 'stale']);
+
+const libraryRef = {
+  libraryId: z.number().int().positive(),
+  library: z.string().min(1),
+};
+
+export const mediaIngestedEventSchema = z.object({
+  ...libraryRef,
+  relPath: relPathSchema,
+  contentHash: contentHashSchema,
+  mediaType: mediaTypeSchema,
+  mimeType: z.string().min(1).optional(),
+  sizeBytes: z.number().int().nonnegative(),
+  /** False when a known file changed or was re-ingested. */
+  isNew: z.boolean(),
+  durationSec: z.number().nonnegative().nullable().optional(),
+  at: isoTimestampSchema,
+});
+
+export const libraryStatusEventSchema = z.object({
+  ...libraryRef,
+  status: libraryStatusSchema,
+  previous: libraryStatusSchema.optional(),
+  reason: z.string().optional(),
+  at: isoTimestampSchema,
+});
+
+export const videoStatusEventSchema = z.object({
+  kind: z.enum(['hls', 'preview']),
+  contentHash: contentHashSchema,
+  state: z.enum(['queued', 'running', 'ready', 'failed']),
+  error: z.string().optional(),
+  at: isoTimestampSchema,
+});
+
+/** The payload of both video jobs (`video.hls`, `video.preview`). */
+export const videoJobSchema = z.object({
+  contentHash: contentHashSchema,
+  /** Absolute path of the original, as the transcoder should open it. */
+  sourcePath: absolutePathSchema,
+  library: z.string().min(1),
+  relPath: relPathSchema,
+  requestedAt: isoTimestampSchema,
+});
+
+export type MediaIngestedEvent = z.output<typeof mediaIngestedEventSchema>;
+export type LibraryStatusEvent = z.output<typeof libraryStatusEventSchema>;
+export type VideoStatusEvent = z.output<typeof videoStatusEventSchema>;
+export type VideoJob = z.output<typeof videoJobSchema>;
+export type VideoHlsJob = VideoJob;
+export type VideoPreviewJob = VideoJob;

@@ -1,0 +1,1 @@
+export * from './orphan-gc-state.ts';

@@ -1,0 +1,3 @@
+export * from './classify-file.ts';
+export * from './detect-from-magic.ts';
+export * from './media-formats.ts';

@@ -1,0 +1,3 @@
+export * from './path-error.ts';
+export * from './resolve-inside-root.ts';
+export * from './validate-rel-path.ts';

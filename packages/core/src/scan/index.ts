@@ -1,0 +1,3 @@
+export * from './diff-directory.ts';
+export * from './directory-changed.ts';
+export * from './scan-rules.ts';
