@@ -23,7 +23,8 @@ export async function runService(
 ): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig();
+    // pnpm --filter runs a package script in the package's folder; INIT_CWD is where the user typed it.
+    config = loadConfig(process.env, process.env.INIT_CWD ?? process.cwd());
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${name}: ${err.message}\n`);

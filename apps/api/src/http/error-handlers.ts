@@ -36,7 +36,9 @@ export function validationProblem(error: ZodError, target: string): ProblemError
  * 400 `validation` problem listing every bad field.
  */
 export function validationHook(
-  result: { target: string; success: true; data: unknown } | { target: string; success: false; error: ZodError },
+  result:
+    | { target: string; success: true; data: unknown }
+    | { target: string; success: false; error: ZodError },
 ): void {
   if (!result.success) throw validationProblem(result.error, result.target);
 }
@@ -45,7 +47,11 @@ export function validationHook(
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   const instance = c.req.path;
   if (err instanceof ProblemError) {
-    return problemResponse(err.kind, err.detail, { instance, errors: err.extra.errors, headers: err.extra.headers });
+    return problemResponse(err.kind, err.detail, {
+      instance,
+      errors: err.extra.errors,
+      headers: err.extra.headers,
+    });
   }
   if (err instanceof ZodError) {
     const problem = validationProblem(err, 'json');

@@ -34,7 +34,10 @@ export class LoginRateLimiter {
     const times = this.live(key, now);
     if (times.length >= this.maxFailures) {
       const oldest = times[0] ?? now;
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + this.windowMs - now) / 1000)) };
+      return {
+        allowed: false,
+        retryAfterSeconds: Math.max(1, Math.ceil((oldest + this.windowMs - now) / 1000)),
+      };
     }
     times.push(now);
     this.failures.set(key, times);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { UserRow, UsersRepository } from '@lumen/db';
 import { hash, verify } from '@node-rs/bcrypt';
-import type { UsersRepository } from '@lumen/db';
 
 /**
  * User accounts: the rules for names and passwords, hashing, and the operations the
@@ -27,7 +27,7 @@ export class UserError extends Error {
   }
 }
 
-export interface UserSummary {
+export interface UserAccount {
   id: number;
   username: string;
   isAdmin: boolean;
@@ -84,21 +84,19 @@ function isUniqueViolation(err: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
 }
 
-interface UserRow {
-  id: number | string | bigint;
-  username: string;
-  is_admin: number | boolean;
-  created_at: string;
-}
-
-function toSummary(row: UserRow): UserSummary {
-  return { id: Number(row.id), username: row.username, isAdmin: Boolean(row.is_admin), createdAt: row.created_at };
+function toAccount(row: Pick<UserRow, 'id' | 'username' | 'is_admin' | 'created_at'>): UserAccount {
+  return {
+    id: Number(row.id),
+    username: row.username,
+    isAdmin: Boolean(row.is_admin),
+    createdAt: row.created_at,
+  };
 }
 
 export class UsersService {
   constructor(private readonly users: UsersRepository) {}
 
-  async create(input: { username: string; password: string; isAdmin?: boolean }): Promise<UserSummary> {
+  async create(input: { username: string; password: string; isAdmin?: boolean }): Promise<UserAccount> {
     checkUsername(input.username);
     checkPassword(input.password);
     if (await this.users.findByUsername(input.username)) {
@@ -106,14 +104,17 @@ export class UsersService {
     }
     const passwordHash = await hashPassword(input.password);
     try {
-      await this.users.create({ username: input.username, passwordHash, isAdmin: input.isAdmin ?? false });
+      const row = await this.users.create({
+        username: input.username,
+        passwordHash,
+        isAdmin: input.isAdmin ?? false,
+      });
+      return toAccount(row);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new UserError('duplicate-user', `user "${input.username}" already exists`);
+      if (isUniqueViolation(err))
+        throw new UserError('duplicate-user', `user "${input.username}" already exists`);
       throw err;
     }
-    const created = await this.users.findByUsername(input.username);
-    if (!created) throw new Error(`user "${input.username}" was not found right after it was created`);
-    return toSummary(created);
   }
 
   async changePassword(username: string, password: string): Promise<void> {
@@ -123,8 +124,13 @@ export class UsersService {
     await this.users.updatePassword(user.id, await hashPassword(password));
   }
 
-  async list(): Promise<UserSummary[]> {
-    return (await this.users.list()).map(toSummary);
+  async find(username: string): Promise<UserAccount | undefined> {
+    const row = await this.users.findByUsername(username);
+    return row ? toAccount(row) : undefined;
+  }
+
+  async list(): Promise<UserAccount[]> {
+    return (await this.users.list()).map(toAccount);
   }
 
   /** See `ensureAdminUser`. */

@@ -1,0 +1,72 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Bus } from '@lumen/bus';
+import type { Config } from '@lumen/core';
+import { type Database, UsersRepository } from '@lumen/db';
+import type { Logger } from '@lumen/runtime';
+import type { Registry } from 'prom-client';
+import type { App, AppEnv } from './http/app-env.ts';
+import { authMiddleware } from './http/auth.middleware.ts';
+import { corsMiddleware } from './http/cors.middleware.ts';
+import { notFoundHandler, onError, validationHook } from './http/error-handlers.ts';
+import { createHttpMetrics, metricsMiddleware } from './http/metrics.middleware.ts';
+import { requestContext } from './http/request-context.middleware.ts';
+import { registerAuthRoutes } from './routes/auth.routes.ts';
+import { registerHealthRoutes } from './routes/health.routes.ts';
+import { registerMeRoutes } from './routes/me.routes.ts';
+import { registerMetricsRoutes } from './routes/metrics.routes.ts';
+import { AuthService } from './services/auth.service.ts';
+import { HealthService } from './services/health.service.ts';
+import { LoginRateLimiter } from './services/login-rate-limiter.ts';
+
+export interface AppDeps {
+  config: Config;
+  database: Database;
+  bus: Bus;
+  logger: Logger;
+  /** Metrics registry to serve at /metrics; a fresh one per app when omitted. */
+  registry?: Registry;
+}
+
+export class MissingSecretKeyError extends Error {
+  constructor() {
+    super('SECRET_KEY is required to run the api (at least 32 characters; e.g. `openssl rand -hex 32`)');
+    this.name = 'MissingSecretKeyError';
+  }
+}
+
+/**
+ * The HTTP app: middleware (request id + log, metrics, CORS, auth), routes, and the
+ * problem+json error handling. Routes -> services -> repositories.
+ */
+export function createApp(deps: AppDeps): App {
+  const secretKey = deps.config.secretKey;
+  if (!secretKey) throw new MissingSecretKeyError();
+
+  const metrics = createHttpMetrics(deps.registry);
+  const users = new UsersRepository(deps.database.db);
+  const auth = new AuthService(users, secretKey);
+  const health = new HealthService(deps.database, deps.bus);
+  const limiter = new LoginRateLimiter({ maxFailures: deps.config.env.LOGIN_MAX_FAILURES_PER_MINUTE });
+
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+  });
+
+  app.use(requestContext(deps.logger.child({ component: 'api' })));
+  app.use(metricsMiddleware(metrics));
+  const cors = corsMiddleware(deps.config.corsAllowedOrigins);
+  if (cors) app.use(cors);
+  app.use(authMiddleware(auth));
+
+  registerHealthRoutes(app, { health });
+  registerMetricsRoutes(app, { registry: metrics.registry });
+  registerAuthRoutes(app, { auth, limiter });
+  registerMeRoutes(app);
+
+  app.notFound(notFoundHandler(() => app.routes));
+  app.onError(onError);
+  return app;
+}

@@ -1,0 +1,77 @@
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { App, AppEnv } from '../http/app-env.ts';
+import { unauthorized } from '../http/auth.middleware.ts';
+import { problemResponses } from '../http/problem.schema.ts';
+import { ProblemError } from '../http/problem.ts';
+import type { AuthService } from '../services/auth.service.ts';
+import type { LoginRateLimiter } from '../services/login-rate-limiter.ts';
+
+const LOGIN_BODY_MAX_BYTES = 16 * 1024;
+
+const LoginBodySchema = z
+  .object({
+    username: z.string().min(1).max(256).openapi({ example: 'admin' }),
+    password: z.string().min(1).max(1024),
+  })
+  .openapi('LoginRequest');
+
+const TokenSchema = z.object({ token: z.string().openapi({ description: 'JWT (HS256), valid 5 days' }) });
+
+const loginRoute = createRoute({
+  method: 'post',
+  path: '/login',
+  tags: ['auth'],
+  summary: 'Exchange a username and password for a bearer token',
+  middleware: [
+    bodyLimit({
+      maxSize: LOGIN_BODY_MAX_BYTES,
+      onError: () => {
+        throw new ProblemError(
+          'payload-too-large',
+          `the login body may not exceed ${LOGIN_BODY_MAX_BYTES} bytes`,
+        );
+      },
+    }),
+  ] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: LoginBodySchema } } } },
+  responses: {
+    200: { description: 'Signed in', content: { 'application/json': { schema: TokenSchema } } },
+    ...problemResponses('validation', 'unauthorized', 'payload-too-large', 'rate-limited'),
+  },
+});
+
+/** The peer address of the connection (no proxy header is trusted). */
+function clientAddress(c: Context<AppEnv>): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown'; // not served by @hono/node-server (e.g. app.request in a test)
+  }
+}
+
+export function registerAuthRoutes(app: App, deps: { auth: AuthService; limiter: LoginRateLimiter }): void {
+  app.openapi(loginRoute, async (c) => {
+    const { username, password } = c.req.valid('json');
+    const address = clientAddress(c);
+    const gate = deps.limiter.begin(address, Date.now());
+    if (!gate.allowed) {
+      c.var.logger.warn({ address }, 'login refused: too many failures');
+      throw new ProblemError(
+        'rate-limited',
+        `too many failed logins from this address; retry in ${gate.retryAfterSeconds} s`,
+        { headers: { 'Retry-After': String(gate.retryAfterSeconds) } },
+      );
+    }
+    const token = await deps.auth.login(username, password);
+    if (!token) {
+      c.var.logger.info({ address }, 'login failed');
+      throw unauthorized('invalid username or password');
+    }
+    deps.limiter.forgive(address, gate.at);
+    c.header('Cache-Control', 'no-store');
+    return c.json({ token }, 200);
+  });
+}

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import type { UsersRepository } from '@lumen/db';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import type { AuthUser } from '../http/app-env.ts';
+import { hashPassword, verifyPassword } from './users.service.ts';
+
+/** SPEC 4: tokens expire 5 days after they are issued. */
+export const TOKEN_TTL_SECONDS = 5 * 24 * 60 * 60;
+export const TOKEN_ALGORITHM = 'HS256';
+
+export type TokenFailure = 'expired' | 'invalid' | 'unknown-user';
+
+/** A bearer token was refused; `reason` says why (it goes into `WWW-Authenticate`). */
+export class TokenError extends Error {
+  constructor(
+    readonly reason: TokenFailure,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TokenError';
+  }
+}
+
+/** Password login and JWT (HS256, `SECRET_KEY`) issue and verification. */
+export class AuthService {
+  private readonly key: Uint8Array;
+  /** Compared against for unknown users, so a login takes as long whether the user exists or not. */
+  private readonly dummyHash: Promise<string>;
+
+  constructor(
+    private readonly users: UsersRepository,
+    secretKey: string,
+  ) {
+    this.key = new TextEncoder().encode(secretKey);
+    this.dummyHash = hashPassword(randomBytes(16).toString('hex'));
+  }
+
+  /** A token for valid credentials, undefined otherwise (unknown user and bad password look alike). */
+  async login(username: string, password: string): Promise<string | undefined> {
+    const user = await this.users.findByUsername(username);
+    const ok = await verifyPassword(password, user?.password_hash ?? (await this.dummyHash));
+    if (!user || !ok) return undefined;
+    return this.issueToken(Number(user.id));
+  }
+
+  async issueToken(userId: number, nowSeconds = Math.floor(Date.now() / 1000)): Promise<string> {
+    return new SignJWT({})
+      .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT' })
+      .setSubject(String(userId))
+      .setIssuedAt(nowSeconds)
+      .setExpirationTime(nowSeconds + TOKEN_TTL_SECONDS)
+      .sign(this.key);
+  }
+
+  /** The user a bearer token belongs to; throws TokenError for anything not valid. */
+  async authenticate(token: string): Promise<AuthUser> {
+    let sub: string | undefined;
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: [TOKEN_ALGORITHM],
+        requiredClaims: ['sub', 'exp', 'iat'],
+      });
+      sub = payload.sub;
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw new TokenError('expired', 'the token has expired');
+      throw new TokenError('invalid', 'the token is malformed or its signature is not valid');
+    }
+    if (!sub || !/^[1-9]\d{0,15}$/.test(sub))
+      throw new TokenError('invalid', 'the token subject is not a user id');
+    const user = await this.users.findById(Number(sub));
+    if (!user) throw new TokenError('unknown-user', 'the token belongs to a user that no longer exists');
+    return { id: Number(user.id), username: user.username, isAdmin: Boolean(user.is_admin) };
+  }
+}

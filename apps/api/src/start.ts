@@ -1,0 +1,72 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { type AppDeps, createApp } from './app.ts';
+
+export type ApiDeps = AppDeps;
+
+export interface ApiHandle {
+  /** Base URL to reach the server, e.g. `http://127.0.0.1:8088` (a wildcard bind is shown as loopback). */
+  url: string;
+  port: number;
+  server: Server;
+  /** Stop accepting connections, let in-flight requests finish (up to a grace period). */
+  stop(): Promise<void>;
+}
+
+/** In-flight requests get this long after stop() before their connections are cut. */
+export const STOP_GRACE_MS = 3_000;
+
+function urlFor(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+/**
+ * Serve the api on `config.bind` (port 0 picks a free port). The caller owns the
+ * database and the bus: stop() closes only the HTTP server.
+ */
+export async function start(deps: ApiDeps): Promise<ApiHandle> {
+  const logger = deps.logger.child({ component: 'api' });
+  const app = createApp(deps);
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const { host, port: wantedPort } = deps.config.bind;
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) =>
+      reject(new Error(`api cannot listen on ${host}:${wantedPort}: ${err.message}`));
+    server.once('error', onError);
+    server.listen(wantedPort, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (err) => logger.error({ err }, 'http server error'));
+
+  const port = (server.address() as AddressInfo).port;
+  const url = urlFor(host, port);
+  logger.info({ url, host, port }, 'api listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    server,
+    stop() {
+      stopping ??= new Promise<void>((resolve, reject) => {
+        const grace = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS);
+        grace.unref();
+        server.close((err) => {
+          clearTimeout(grace);
+          if (err) reject(err);
+          else {
+            logger.info('api stopped');
+            resolve();
+          }
+        });
+        server.closeIdleConnections();
+      });
+      return stopping;
+    },
+  };
+}
