@@ -76,7 +76,10 @@ export interface Bus {
   /** Broadcast an event on a plain subject. */
   publish<T>(subject: string, data: T): Promise<void>;
   /** Receive events; `subject` may use NATS wildcards (`*`, `>`). */
-  subscribe<T>(subject: string, handler: (data: T, subject: string) => void | Promise<void>): Promise<Subscription>;
+  subscribe<T>(
+    subject: string,
+    handler: (data: T, subject: string) => void | Promise<void>,
+  ): Promise<Subscription>;
   /**
    * Add a job to the work queue. With `dedupId`, a second enqueue of the same
    * id within the dedup window is dropped.
