@@ -6,6 +6,7 @@ const project = (name: string, dir: string, extra: Record<string, unknown> = {})
 
 export default defineConfig({
   test: {
+    reporters: ['default', './vitest.summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [

@@ -34,7 +34,9 @@ export async function startStandalone(baseConfig: Config, logger: Logger): Promi
   const database = await openDatabase(config.database);
   const bus = await createBus(config, logger);
 
-  const admin = await ensureAdminUser(new UsersRepository(database.db), { password: config.env.ADMIN_PASSWORD });
+  const admin = await ensureAdminUser(new UsersRepository(database.db), {
+    password: config.env.ADMIN_PASSWORD,
+  });
   if (admin.created && admin.password) {
     process.stdout.write(
       `\nCreated user "admin" with password: ${admin.password}\n(shown once; change it with: pnpm --filter @lumen/api cli user passwd admin)\n\n`,

@@ -14,7 +14,10 @@ export interface RunningStandalone {
 }
 
 /** Start `tsx src/main.ts` (what `pnpm start` runs) and wait for the URL line. */
-export async function spawnStandalone(env: Record<string, string>, timeoutMs = 120_000): Promise<RunningStandalone> {
+export async function spawnStandalone(
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<RunningStandalone> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: standaloneDir,
     env: { ...process.env, LOG_LEVEL: 'warn', BIND_URL: '127.0.0.1:0', ...env },

@@ -18,7 +18,13 @@ describe('pnpm start (standalone, first start on an empty DATA_DIR)', () => {
   beforeAll(async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'lumen-standalone-'));
     // No BASE_PATH/LIBRARIES, no SECRET_KEY, no ADMIN_PASSWORD: everything is made on first start.
-    server = await spawnStandalone({ DATA_DIR: dataDir, BASE_PATH: '', LIBRARIES: '', SECRET_KEY: '', ADMIN_PASSWORD: '' });
+    server = await spawnStandalone({
+      DATA_DIR: dataDir,
+      BASE_PATH: '',
+      LIBRARIES: '',
+      SECRET_KEY: '',
+      ADMIN_PASSWORD: '',
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -76,7 +82,13 @@ describe('pnpm start with ADMIN_PASSWORD and a restart', () => {
   it('creates admin with ADMIN_PASSWORD, and a restart keeps users, key and library', async () => {
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'lumen-standalone-'));
     try {
-      const env = { DATA_DIR: dataDir, BASE_PATH: '', LIBRARIES: '', SECRET_KEY: '', ADMIN_PASSWORD: 'correct horse' };
+      const env = {
+        DATA_DIR: dataDir,
+        BASE_PATH: '',
+        LIBRARIES: '',
+        SECRET_KEY: '',
+        ADMIN_PASSWORD: 'correct horse',
+      };
       const first = await spawnStandalone(env);
       const res = await login(first.url, 'admin', 'correct horse');
       expect(res.status).toBe(200);
@@ -99,8 +111,8 @@ describe('pnpm start with ADMIN_PASSWORD and a restart', () => {
 
 describe('a bad configuration', () => {
   it('stops with a message that names the variable', async () => {
-    await expect(spawnStandalone({ WATCH_QUICK_INTERVAL_SECONDS: 'soon', DATA_DIR: os.tmpdir() }, 30_000)).rejects.toThrow(
-      /WATCH_QUICK_INTERVAL_SECONDS: must be a number/,
-    );
+    await expect(
+      spawnStandalone({ WATCH_QUICK_INTERVAL_SECONDS: 'soon', DATA_DIR: os.tmpdir() }, 30_000),
+    ).rejects.toThrow(/WATCH_QUICK_INTERVAL_SECONDS: must be a number/);
   });
 });
