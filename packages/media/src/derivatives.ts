@@ -1,0 +1,232 @@
+import { access, mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { ExiftoolProcess } from './exiftool-process.ts';
+import { decodeWithFfmpeg } from './ffmpeg-frame.ts';
+import { errorMessage } from './media-error.ts';
+import { findRawPreview, readRawOrientation } from './raw-preview.ts';
+import { type SourceKind, sourceKindOf } from './source-kind.ts';
+import {
+  DEFAULT_PREVIEW_LONG_SIDE,
+  DEFAULT_THUMB_SIZE,
+  type DerivativeOptions,
+  makePreview,
+  makeThumbnail,
+  thumbPaths,
+} from './thumbnails.ts';
+import { videoFrame } from './video.ts';
+
+export type DerivativeTarget = 'thumb' | 'preview';
+
+/** What the pixels came from. */
+export type DerivativeSource = 'sharp' | 'embedded-preview' | 'ffmpeg' | 'video-frame';
+
+export interface RenderDerivativesOptions {
+  absPath: string;
+  contentHash: string;
+  thumbnailsDir: string;
+  /**
+   * What to make; default both. The watcher makes thumbnails for every file first and previews
+   * later at a lower priority: call once with ['thumb'], later with ['preview'].
+   */
+  targets?: DerivativeTarget[];
+  /** Decode path when already known; detected from magic bytes and extension otherwise. */
+  kind?: SourceKind;
+  /** The file's EXIF orientation when already known (applied to RAW embedded previews). */
+  orientation?: number | null;
+  /** A video's duration when already known (clips of 3 s or less give their first frame). */
+  durationSec?: number | null;
+  /** Redo even if the outputs or the `.unsupported` sentinel exist. */
+  force?: boolean;
+  thumbSize?: number;
+  previewLongSide?: number;
+  limitInputPixels?: number;
+  /** ms per step (each decode attempt, each output); default 30 000. */
+  timeoutMs?: number;
+  /** For RAW previews and orientation; default the shared process, `false` to not use exiftool. */
+  exiftool?: ExiftoolProcess | false;
+}
+
+export type RenderDerivativesResult =
+  | { status: 'ready'; source: DerivativeSource | 'existing'; thumb?: string; preview?: string }
+  | { status: 'unsupported'; reason: string; sentinel?: string }
+  | { status: 'failed'; error: string };
+
+interface Attempt {
+  source: DerivativeSource;
+  load: () => Promise<string | Buffer>;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readHead(absPath: string): Promise<Buffer> {
+  const handle = await open(absPath, 'r');
+  try {
+    const head = Buffer.alloc(256);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Makes the thumbnail and/or preview of one file, choosing the decoder by file kind:
+ * - image: sharp, then ffmpeg;
+ * - heif:  sharp (when its libheif decodes it), then ffmpeg;
+ * - raw:   the largest valid embedded JPEG (with the RAW's orientation applied), then ffmpeg;
+ * - video: a frame at 3 s (first frame of shorter clips), then the first frame;
+ * - unknown: sharp, then ffmpeg.
+ * When every attempt fails, a zero-byte `.unsupported` sentinel is written next to the thumbnail
+ * (when the thumbnail was asked for) so later scans skip the file; deleting it forces a retry.
+ * A file that cannot be read at all (missing, permissions, I/O error) gives `failed` and no sentinel:
+ * that may be transient. Never throws.
+ */
+export async function renderImageDerivatives(
+  options: RenderDerivativesOptions,
+): Promise<RenderDerivativesResult> {
+  const { absPath } = options;
+  let paths: ReturnType<typeof thumbPaths>;
+  try {
+    paths = thumbPaths(options.thumbnailsDir, options.contentHash);
+  } catch (error) {
+    return { status: 'failed', error: `${absPath}: ${errorMessage(error)}` };
+  }
+  const targets = options.targets ?? ['thumb', 'preview'];
+  const wanted = (target: DerivativeTarget) => targets.includes(target);
+
+  if (!options.force) {
+    if (wanted('thumb') && (await exists(paths.unsupported))) {
+      return {
+        status: 'unsupported',
+        reason: 'sentinel present (delete it to retry)',
+        sentinel: paths.unsupported,
+      };
+    }
+    const done = await Promise.all(targets.map((target) => exists(paths[target])));
+    if (done.every(Boolean)) {
+      return {
+        status: 'ready',
+        source: 'existing',
+        ...(wanted('thumb') ? { thumb: paths.thumb } : {}),
+        ...(wanted('preview') ? { preview: paths.preview } : {}),
+      };
+    }
+  }
+
+  let kind: SourceKind;
+  try {
+    const info = await stat(absPath);
+    if (!info.isFile()) return { status: 'failed', error: `${absPath}: not a regular file` };
+    if (info.size === 0) return markUnsupported(paths.unsupported, wanted('thumb'), `${absPath}: empty file`);
+    const head = await readHead(absPath);
+    kind = options.kind ?? sourceKindOf(absPath, head);
+  } catch (error) {
+    return { status: 'failed', error: `${absPath}: ${errorMessage(error)}` };
+  }
+
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const exiftool = options.exiftool;
+  const maxLongSide = options.previewLongSide ?? DEFAULT_PREVIEW_LONG_SIDE;
+  const ffmpeg: Attempt = {
+    source: 'ffmpeg',
+    load: () => decodeWithFfmpeg(absPath, { timeoutMs, maxLongSide }),
+  };
+  let rawOrientation: number | null | undefined = options.orientation;
+  const orientationOfRaw = async () => {
+    if (rawOrientation === undefined) {
+      rawOrientation =
+        (await readRawOrientation(absPath, { timeoutMs, ...(exiftool !== undefined ? { exiftool } : {}) })) ??
+        null;
+    }
+    return rawOrientation;
+  };
+
+  const attempts: Attempt[] = [];
+  if (kind === 'raw') {
+    attempts.push({
+      source: 'embedded-preview',
+      load: async () => {
+        const preview = await findRawPreview(absPath, {
+          timeoutMs,
+          ...(exiftool !== undefined ? { exiftool } : {}),
+        });
+        if (!preview) throw new Error('no valid embedded JPEG preview');
+        return preview.jpeg;
+      },
+    });
+    attempts.push(ffmpeg);
+  } else if (kind === 'video') {
+    attempts.push({
+      source: 'video-frame',
+      load: async () =>
+        (
+          await videoFrame(absPath, {
+            timeoutMs,
+            maxLongSide,
+            ...(options.durationSec != null ? { durationSec: options.durationSec } : {}),
+          })
+        ).jpeg,
+    });
+  } else {
+    attempts.push({ source: 'sharp', load: async () => absPath }, ffmpeg);
+  }
+
+  const reasons: string[] = [];
+  for (const attempt of attempts) {
+    try {
+      const input = await attempt.load();
+      // Orientation: a file sharp reads keeps its own EXIF orientation (auto-orient); a RAW's embedded
+      // preview is stored unrotated and takes the RAW's orientation; ffmpeg output is already upright
+      // (it applies a video's display matrix and, for JPEG stills, the EXIF orientation).
+      const orientation = attempt.source === 'embedded-preview' ? ((await orientationOfRaw()) ?? 1) : 1;
+      const common: DerivativeOptions = {
+        timeoutMs,
+        sourcePath: absPath,
+        ...(options.limitInputPixels !== undefined ? { limitInputPixels: options.limitInputPixels } : {}),
+        ...(typeof input === 'string' ? {} : { orientation }),
+      };
+      const result: Extract<RenderDerivativesResult, { status: 'ready' }> = {
+        status: 'ready',
+        source: attempt.source,
+      };
+      if (wanted('thumb')) {
+        await makeThumbnail(input, paths.thumb, { ...common, size: options.thumbSize ?? DEFAULT_THUMB_SIZE });
+        result.thumb = paths.thumb;
+      }
+      if (wanted('preview')) {
+        await makePreview(input, paths.preview, { ...common, longSide: maxLongSide });
+        result.preview = paths.preview;
+      }
+      if (wanted('thumb')) await rm(paths.unsupported, { force: true });
+      return result;
+    } catch (error) {
+      reasons.push(`${attempt.source}: ${errorMessage(error)}`);
+    }
+  }
+  return markUnsupported(paths.unsupported, wanted('thumb'), `${absPath}: ${reasons.join('; ')}`);
+}
+
+async function markUnsupported(
+  sentinel: string,
+  writeSentinel: boolean,
+  reason: string,
+): Promise<RenderDerivativesResult> {
+  if (!writeSentinel) return { status: 'unsupported', reason };
+  try {
+    await mkdir(dirname(sentinel), { recursive: true });
+    await writeFile(sentinel, '');
+    return { status: 'unsupported', reason, sentinel };
+  } catch (error) {
+    return {
+      status: 'failed',
+      error: `${reason}; cannot write sentinel ${sentinel}: ${errorMessage(error)}`,
+    };
+  }
+}
