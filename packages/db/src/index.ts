@@ -25,6 +25,7 @@ export {
   type NewLibrary,
   type ScanKind,
 } from './repositories/libraries.repository.ts';
+export * from './repositories/maintenance.repository.ts';
 export { type AppSettingRow, SettingsRepository } from './repositories/settings.repository.ts';
 export {
   type CreateUserInput,
