@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Bus } from '@lumen/bus';
 import type { Config } from '@lumen/core';
-import { type Database, UsersRepository } from '@lumen/db';
+import { type Database, LibrariesRepository, UsersRepository } from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
 import type { Registry } from 'prom-client';
 import type { App, AppEnv } from './http/app-env.ts';
@@ -12,10 +12,15 @@ import { createHttpMetrics, metricsMiddleware } from './http/metrics.middleware.
 import { requestContext } from './http/request-context.middleware.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerHealthRoutes } from './routes/health.routes.ts';
+import { registerImagesRoutes } from './routes/images.routes.ts';
+import { registerLibrariesRoutes } from './routes/libraries.routes.ts';
 import { registerMeRoutes } from './routes/me.routes.ts';
 import { registerMetricsRoutes } from './routes/metrics.routes.ts';
 import { AuthService } from './services/auth.service.ts';
 import { HealthService } from './services/health.service.ts';
+import { createImageMetrics } from './services/image-metrics.ts';
+import { createImagesService } from './services/images.service.ts';
+import { LibrariesService } from './services/libraries.service.ts';
 import { LoginRateLimiter } from './services/login-rate-limiter.ts';
 
 export interface AppDeps {
@@ -47,6 +52,9 @@ export function createApp(deps: AppDeps): App {
   const auth = new AuthService(users, secretKey);
   const health = new HealthService(deps.database, deps.bus);
   const limiter = new LoginRateLimiter({ maxFailures: deps.config.env.LOGIN_MAX_FAILURES_PER_MINUTE });
+  const libraries = new LibrariesService(new LibrariesRepository(deps.database.db));
+  const imageMetrics = createImageMetrics(metrics.registry);
+  const images = createImagesService(deps, libraries, imageMetrics);
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
@@ -65,6 +73,8 @@ export function createApp(deps: AppDeps): App {
   registerMetricsRoutes(app, { registry: metrics.registry });
   registerAuthRoutes(app, { auth, limiter });
   registerMeRoutes(app);
+  registerLibrariesRoutes(app, { libraries });
+  registerImagesRoutes(app, { images, metrics: imageMetrics });
 
   app.notFound(notFoundHandler(() => app.routes));
   app.onError(onError);

@@ -10,6 +10,8 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export const problemCatalog = {
   'bad-request': { status: 400, title: 'Bad request' },
   validation: { status: 400, title: 'Invalid request' },
+  /** A client path refused by core's path rules; `detail` starts with the PathError code (`path.traversal: ...`). */
+  'invalid-path': { status: 400, title: 'Invalid path' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
@@ -17,6 +19,10 @@ export const problemCatalog = {
   conflict: { status: 409, title: 'Conflict' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  /** No thumbnail or preview can be made of this file (its `.unsupported` sentinel exists, or decoding failed). */
+  'thumbnail-unsupported': { status: 415, title: 'No thumbnail can be made of this file' },
+  /** A `Range` that starts past the end of the file; the response carries `Content-Range` with `*` and the file size. */
+  'range-not-satisfiable': { status: 416, title: 'Range not satisfiable' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Service unavailable' },

@@ -1,0 +1,149 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { LibrariesRepository, LibraryRow, MediaTypeCounts } from '@lumen/db';
+import { type FieldError, ProblemError } from '../http/problem.ts';
+
+/** The same rule as the `LIBRARIES` variable: letters, digits, space, `_ . -`, at most 64. */
+export const LIBRARY_NAME_PATTERN = /^[\w .-]{1,64}$/;
+
+/** A library as the api shows it; `root` only to admins (it is a path on the server). */
+export interface LibraryView {
+  id: number;
+  name: string;
+  root?: string;
+  status: 'online' | 'stale';
+  status_reason: string | null;
+  status_changed_at: string | null;
+  last_quick_scan_at: string | null;
+  last_full_scan_at: string | null;
+  counts: MediaTypeCounts;
+}
+
+const NO_FILES: MediaTypeCounts = { photo: 0, raw: 0, video: 0, total: 0 };
+
+function invalidField(name: string, message: string): ProblemError {
+  const errors: FieldError[] = [{ in: 'body', name, message }];
+  return new ProblemError('validation', `${name}: ${message}`, { errors });
+}
+
+/** A unique-constraint violation from SQLite or Postgres (a concurrent create won the race). */
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}
+
+function errnoCode(err: unknown): string {
+  return String((err as { code?: unknown } | null)?.code ?? 'error');
+}
+
+/** The library name as given, trimmed; throws a validation problem naming `name`. */
+export function checkLibraryName(raw: string): string {
+  const name = raw.trim();
+  if (!LIBRARY_NAME_PATTERN.test(name)) {
+    throw invalidField('name', 'use 1 to 64 letters, digits, spaces, _ . or -');
+  }
+  if (/^\d+$/.test(name)) {
+    // `library=3` looks up id 3 first: a name of digits only could be shadowed by an id.
+    throw invalidField('name', 'a name of digits only would be taken for a library id; add a letter');
+  }
+  return name;
+}
+
+/** The root normalized (`path.resolve`); throws a validation problem naming `root` unless it is an absolute, readable directory. */
+export async function checkLibraryRoot(raw: string): Promise<string> {
+  if (raw.includes('\0')) throw invalidField('root', 'contains a NUL byte');
+  if (!path.isAbsolute(raw)) throw invalidField('root', `"${raw}" is not an absolute path`);
+  const root = path.resolve(raw);
+  let stats: Awaited<ReturnType<typeof fs.stat>>;
+  try {
+    stats = await fs.stat(root);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw invalidField('root', `${root} does not exist`);
+    throw invalidField('root', `${root} cannot be read (${code})`);
+  }
+  if (!stats.isDirectory()) throw invalidField('root', `${root} is not a directory`);
+  try {
+    await fs.access(root, fs.constants.R_OK | fs.constants.X_OK);
+  } catch (err) {
+    throw invalidField('root', `${root} cannot be listed by the server (${errnoCode(err)})`);
+  }
+  return root;
+}
+
+async function realpathOrUndefined(file: string): Promise<string | undefined> {
+  try {
+    return await fs.realpath(file);
+  } catch {
+    return undefined;
+  }
+}
+
+function toView(row: LibraryRow, counts: MediaTypeCounts | undefined, includeRoot: boolean): LibraryView {
+  return {
+    id: Number(row.id),
+    name: row.name,
+    ...(includeRoot ? { root: row.root } : {}),
+    status: row.status === 'stale' ? 'stale' : 'online',
+    status_reason: row.status_reason,
+    status_changed_at: row.status_changed_at,
+    last_quick_scan_at: row.last_quick_scan_at,
+    last_full_scan_at: row.last_full_scan_at,
+    counts: { ...(counts ?? NO_FILES) },
+  };
+}
+
+/**
+ * Libraries: listing with status and file counts, adding one (admin), and finding the one a request
+ * names. The api only writes the `libraries` row; the watcher reads the table on every tick, so a new
+ * library is probed and scanned on its next tick.
+ */
+export class LibrariesService {
+  constructor(private readonly libraries: LibrariesRepository) {}
+
+  /** Every library by id, with its file counts (one query for all). */
+  async list(opts: { includeRoot: boolean }): Promise<LibraryView[]> {
+    const [rows, counts] = await Promise.all([this.libraries.list(), this.libraries.fileCountsByLibrary()]);
+    return rows.map((row) => toView(row, counts.get(Number(row.id)), opts.includeRoot));
+  }
+
+  /**
+   * Add a library. 400 (naming the field) for a bad name or a root that is not an absolute existing
+   * directory, 409 when the name (case-insensitively) or the same directory is already a library.
+   */
+  async create(input: { name: string; root: string }): Promise<LibraryView> {
+    const name = checkLibraryName(input.name);
+    const root = await checkLibraryRoot(input.root);
+
+    const sameName = await this.libraries.findByName(name);
+    if (sameName) throw new ProblemError('conflict', `a library named "${sameName.name}" already exists`);
+    const realRoot = await realpathOrUndefined(root);
+    for (const library of await this.libraries.list()) {
+      if (library.root === root || (realRoot && (await realpathOrUndefined(library.root)) === realRoot)) {
+        throw new ProblemError('conflict', `${root} is already the root of library "${library.name}"`);
+      }
+    }
+    try {
+      return toView(await this.libraries.create({ name, root }), undefined, true);
+    } catch (err) {
+      if (isUniqueViolation(err))
+        throw new ProblemError('conflict', `a library named "${name}" already exists`);
+      throw err;
+    }
+  }
+
+  /**
+   * The library a request names by id or name (`"3"` is id 3 first, then a library named "3"), or the
+   * first library (lowest id) when it names none. 404 when there is no such library.
+   */
+  async resolve(idOrName: string | undefined): Promise<LibraryRow> {
+    if (idOrName === undefined || idOrName === '') {
+      const first = (await this.libraries.list())[0];
+      if (!first) throw new ProblemError('not-found', 'no library is configured yet');
+      return first;
+    }
+    const library = await this.libraries.findByIdOrName(idOrName);
+    if (!library) throw new ProblemError('not-found', `no library "${idOrName}" (give its id or its name)`);
+    return library;
+  }
+}
