@@ -1,29 +1,187 @@
+import os from 'node:os';
 import type { Bus } from '@lumen/bus';
-import type { Config } from '@lumen/core';
-import type { Database } from '@lumen/db';
+import { type Config, chooseScanKind, quickScanCutoffMs } from '@lumen/core';
+import { type Database, ImageExifRepository, LibrariesRepository } from '@lumen/db';
+import { configureSharp, ExiftoolProcess } from '@lumen/media';
 import type { Logger } from '@lumen/runtime';
+import type { Registry } from 'prom-client';
+import { IngestPipeline } from './ingest/ingest-pipeline.ts';
+import type { LibraryStatus } from './library/library-probe.ts';
+import { refreshLibraryStatus } from './library/library-status.ts';
+import type { MaintenancePass, TickContext } from './maintenance-hook.ts';
+import { scanLibrary } from './scan/library-scan.ts';
+import type { ScanSummary } from './scan/scan-progress.ts';
+import { TickLoop } from './tick-loop.ts';
+import { createWatcherMetrics } from './watcher-metrics.ts';
 
 export interface WatcherDeps {
   config: Config;
   database: Database;
   bus: Bus;
   logger: Logger;
+  /** Where the watcher's metrics go (e.g. the API's registry in standalone); a new one by default. */
+  registry?: Registry;
+  /** Run after ingest on every tick, in order (SPEC 3). None yet by default. */
+  maintenance?: MaintenancePass[];
 }
 
 export interface WatcherHandle {
+  /** Stop ticking, let running work finish (bounded), write what is done, close exiftool. */
   stop(): Promise<void>;
+  /** Run a tick now (after the one in progress) and resolve when it is done. */
+  tickNow(): Promise<void>;
+  /** Resolves when no ingest work is queued or running, previews included. */
+  whenIdle(): Promise<void>;
+  /** The registry holding the watcher's metrics. */
+  registry: Registry;
+  /** Summaries of the scans of the last tick. */
+  lastScans(): ScanSummary[];
 }
+
+/** How long a library probe may take before the library counts as Stale (hung mount). */
+const PROBE_TIMEOUT_MS = 10_000;
+/** Quick scans look at directories modified up to this long before the last scan started. */
+const QUICK_SCAN_SLACK_MS = 10_000;
+/** stop() gives the tick and the running files this long (runService allows 4.5 s in all). */
+const STOP_GRACE_MS = 2_000;
+/** Each step of a file (hash, metadata, one decode) gets at most this long. */
+const MAX_STEP_TIMEOUT_MS = 30_000;
 
 /** Start the watcher: library probes, scans, ingest and the maintenance pipeline. */
 export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
+  const { config, bus } = deps;
+  const env = config.env;
   const logger = deps.logger.child({ component: 'watcher' });
+  const metrics = createWatcherMetrics(deps.registry);
+  const libraries = new LibrariesRepository(deps.database.db);
+  const imageExif = new ImageExifRepository(deps.database.db);
+  const maintenance = deps.maintenance ?? [];
+
+  const cores = os.availableParallelism();
+  const concurrency = env.INGEST_CONCURRENCY ?? cores;
+  configureSharp({ concurrency: cores });
+  const exiftool = new ExiftoolProcess();
+  const fileTimeoutMs = env.INGEST_FILE_TIMEOUT_SECONDS * 1000;
+  const pipeline = new IngestPipeline({
+    imageExif,
+    bus,
+    logger,
+    metrics,
+    concurrency,
+    fileTimeoutMs,
+    stepTimeoutMs: Math.min(MAX_STEP_TIMEOUT_MS, fileTimeoutMs),
+    thumbnailsDir: config.thumbnailsDir,
+    thumbSize: env.THUMB_SIZE,
+    previewSize: env.PREVIEW_SIZE,
+    exiftool,
+  });
+  metrics.setQueueSource(() => pipeline.stats());
+
+  if (config.libraries.length > 0) await libraries.upsertConfigured(config.libraries);
+
+  /** Libraries Online on the previous tick: the others get a full scan when they are next Online. */
+  const onlineLastTick = new Set<number>();
+  let lastScans: ScanSummary[] = [];
+
+  const tick = async (signal: AbortSignal) => {
+    const probed: TickContext['libraries'] = [];
+    for (const library of await libraries.list()) {
+      if (signal.aborted) return;
+      const result = await refreshLibraryStatus(library, {
+        libraries,
+        bus,
+        logger,
+        metrics,
+        probeTimeoutMs: PROBE_TIMEOUT_MS,
+        requireMarker: env.REQUIRE_LIBRARY_MARKER,
+      });
+      probed.push({ library, status: result.status });
+    }
+
+    const scans: ScanSummary[] = [];
+    for (const { library, status } of probed) {
+      if (signal.aborted) return;
+      if (status !== 'online') {
+        onlineLastTick.delete(library.id);
+        continue;
+      }
+      const startedAt = new Date();
+      const kind = chooseScanKind({
+        nowMs: startedAt.getTime(),
+        fullIntervalMs: env.WATCH_FULL_INTERVAL_SECONDS * 1000,
+        lastFullScanAt: library.last_full_scan_at,
+        lastQuickScanAt: library.last_quick_scan_at,
+        firstScanThisRun: !onlineLastTick.has(library.id),
+      });
+      onlineLastTick.add(library.id);
+      try {
+        const summary = await scanLibrary({
+          library,
+          kind,
+          changedSinceMs: quickScanCutoffMs(
+            library.last_quick_scan_at,
+            library.last_full_scan_at,
+            QUICK_SCAN_SLACK_MS,
+          ),
+          imageExif,
+          sink: pipeline,
+          logger,
+          metrics,
+          signal,
+        });
+        scans.push(summary);
+        if (summary.completed) await libraries.markScanned(library.id, kind, startedAt.toISOString());
+      } catch (err) {
+        if (signal.aborted) return;
+        // Scanned again from scratch next tick (a full scan, as after a Stale spell).
+        onlineLastTick.delete(library.id);
+        logger.error({ err, library: library.name, kind }, 'scan failed');
+      }
+    }
+    lastScans = scans;
+
+    // Maintenance pipeline (SPEC 3), after ingest: missing-file scan, back-ref refresh, orphan GC.
+    for (const pass of maintenance) {
+      if (signal.aborted) return;
+      try {
+        await pass.run({ libraries: probed, signal });
+      } catch (err) {
+        logger.error({ err, pass: pass.name }, 'maintenance pass failed');
+      }
+    }
+  };
+
+  const loop = new TickLoop({ intervalMs: env.WATCH_QUICK_INTERVAL_SECONDS * 1000, tick, logger });
+  loop.start();
   logger.info(
-    { libraries: deps.config.libraries.map((l) => l.name), bus: deps.bus.status().transport },
+    {
+      libraries: config.libraries.map((l) => l.name),
+      bus: bus.status().transport,
+      concurrency,
+      quickIntervalSeconds: env.WATCH_QUICK_INTERVAL_SECONDS,
+      fullIntervalSeconds: env.WATCH_FULL_INTERVAL_SECONDS,
+    },
     'watcher started',
   );
+
+  let stopping: Promise<void> | undefined;
   return {
-    async stop() {
-      logger.info('watcher stopped');
+    registry: metrics.registry,
+    tickNow: () => loop.tickNow(),
+    whenIdle: () => pipeline.whenIdle(),
+    lastScans: () => lastScans,
+    stop() {
+      stopping ??= (async () => {
+        const started = Date.now();
+        const tickDone = loop.stop(STOP_GRACE_MS);
+        await pipeline.stop(STOP_GRACE_MS);
+        const finished = await tickDone;
+        await exiftool.close().catch(() => {});
+        logger.info({ ms: Date.now() - started, tickFinished: finished }, 'watcher stopped');
+      })();
+      return stopping;
     },
   };
 }
+
+export type { LibraryStatus, MaintenancePass, TickContext };

@@ -4,3 +4,4 @@ export * from './maintenance/index.ts';
 export * from './media-types/index.ts';
 export * from './paths/index.ts';
 export * from './scan/index.ts';
+export * from './photos/index.ts';

@@ -1,0 +1,87 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+export type LibraryStatus = 'online' | 'stale';
+
+export interface ProbeResult {
+  status: LibraryStatus;
+  /** Why the library is Stale; undefined when Online. */
+  reason?: string;
+}
+
+export interface ProbeOptions {
+  /** The database holds rows for this library (an empty root is then an unmounted mount point). */
+  hasRows: boolean;
+  /** Every file-system call of the probe together must answer within this. */
+  timeoutMs: number;
+  /** When set, the root must contain this file (REQUIRE_LIBRARY_MARKER). */
+  markerFile?: string;
+}
+
+/** The file a library root must hold when REQUIRE_LIBRARY_MARKER is on. */
+export const LIBRARY_MARKER_FILE = '.lumen-library';
+
+/**
+ * Probes still waiting on the file system, by root. A call stuck on a dead NFS mount holds a libuv
+ * thread until the kernel gives up; starting another probe of the same root every tick would
+ * take the whole thread pool, so a root whose last probe is still stuck is Stale without a new call.
+ */
+const pendingProbes = new Map<string, Promise<ProbeResult>>();
+
+/**
+ * Decide whether a library is Online (SPEC 1): its root stats as a directory and lists; a root that
+ * lists empty while the database holds rows for it is Stale (an unmounted mount point looks
+ * empty). Never throws: every failure is Stale with a reason.
+ */
+export async function probeLibrary(root: string, opts: ProbeOptions): Promise<ProbeResult> {
+  if (pendingProbes.has(root)) {
+    return { status: 'stale', reason: 'the previous probe of the root has not answered yet (hung mount?)' };
+  }
+  const probe = checkRoot(root, opts);
+  pendingProbes.set(root, probe);
+  void probe.finally(() => pendingProbes.delete(root));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<ProbeResult>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ status: 'stale', reason: `the root did not answer within ${opts.timeoutMs} ms` }),
+      opts.timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([probe, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function checkRoot(root: string, opts: ProbeOptions): Promise<ProbeResult> {
+  try {
+    const stat = await fs.stat(root);
+    if (!stat.isDirectory()) return { status: 'stale', reason: 'the root is not a directory' };
+    // Only the first entry is needed: no full listing of a huge root.
+    const dir = await fs.opendir(root);
+    let first: string | undefined;
+    try {
+      first = (await dir.read())?.name;
+    } finally {
+      await dir.close().catch(() => {});
+    }
+    if (first === undefined && opts.hasRows) {
+      return {
+        status: 'stale',
+        reason: 'the root lists empty but the database holds files for it (not mounted?)',
+      };
+    }
+    if (opts.markerFile) {
+      try {
+        await fs.access(path.join(root, opts.markerFile));
+      } catch {
+        return { status: 'stale', reason: `the marker file ${opts.markerFile} is missing from the root` };
+      }
+    }
+    return { status: 'online' };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { status: 'stale', reason: `${e.code ?? 'error'}: ${e.message ?? String(err)}` };
+  }
+}

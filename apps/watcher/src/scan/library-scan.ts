@@ -1,0 +1,164 @@
+import path from 'node:path';
+import { diffDirectory, directoryChangedSince, type ListedFile, mediaTypeFromExtension } from '@lumen/core';
+import type { DirectoryEntry, ImageExifRepository } from '@lumen/db';
+import type { Logger } from '@lumen/runtime';
+import type { WatcherMetrics } from '../watcher-metrics.ts';
+import { walkDirectories } from './directory-walk.ts';
+import { type ScanKind, ScanProgress, type ScanSummary } from './scan-progress.ts';
+
+/** Longest stretch the scan loop keeps the event loop before it lets other work run. */
+const YIELD_EVERY_MS = 10;
+
+export interface LibraryRef {
+  id: number;
+  name: string;
+  root: string;
+}
+
+/** One file the scan wants (re)ingested. */
+export interface IngestRequest {
+  library: LibraryRef;
+  /** Posix, relative to the root; `dir` is '' for the root. */
+  relPath: string;
+  dir: string;
+  fileName: string;
+  absPath: string;
+  size: number;
+  mtimeMs: number;
+  /** No row existed (a `media.ingested` event with isNew true). */
+  isNew: boolean;
+  progress: ScanProgress;
+}
+
+/** Where the scan sends work: the ingest pipeline. */
+export interface IngestSink {
+  submit(request: IngestRequest): void;
+  /** Resolves when the pipeline can take more (the scan's backpressure). */
+  waitForRoom(): Promise<void>;
+  /** Resolves when every submitted file has its row written (thumbnail lane done). */
+  whenIngested(): Promise<void>;
+  /**
+   * Full scans only: a stored, unchanged row whose earlier outcome may need redoing. Returns
+   * 'reingest' (e.g. its `.unsupported` sentinel was deleted to force a retry), 'preview' when
+   * its preview is still to be made (the pipeline queued it), or 'ok'.
+   */
+  reviewStoredRow(
+    library: LibraryRef,
+    row: DirectoryEntry,
+    absPath: string,
+  ): Promise<'reingest' | 'preview' | 'ok'>;
+}
+
+export interface ScanLibraryOptions {
+  library: LibraryRef;
+  kind: ScanKind;
+  /** Quick scans compare only directories modified after this (epoch ms). */
+  changedSinceMs: number;
+  imageExif: ImageExifRepository;
+  sink: IngestSink;
+  logger: Logger;
+  metrics: WatcherMetrics;
+  signal?: AbortSignal;
+  progressIntervalMs?: number;
+  /** Passed to the walk (dead-mount detection). */
+  walkStallTimeoutMs?: number;
+}
+
+/**
+ * Scan one library: walk it in a worker thread, compare each directory's media files with the
+ * database in one query (quick scans: only directories touched since `changedSinceMs`), and send
+ * new and changed files to ingest. Waits until those files are ingested. Never deletes rows.
+ */
+export async function scanLibrary(opts: ScanLibraryOptions): Promise<ScanSummary> {
+  const { library, kind, imageExif, sink, metrics } = opts;
+  const logger = opts.logger;
+  const progress = new ScanProgress(library.name, kind, logger, opts.progressIntervalMs);
+  const counts = progress.counts;
+  let completed = false;
+  let summary: ScanSummary | undefined;
+  try {
+    const walk = walkDirectories(library.root, {
+      signal: opts.signal,
+      ...(opts.walkStallTimeoutMs === undefined ? {} : { stallTimeoutMs: opts.walkStallTimeoutMs }),
+    });
+    let lastYield = performance.now();
+    for await (const event of walk) {
+      // SQLite answers synchronously and the walk's messages are often already waiting, so this loop
+      // could run for seconds without giving timers and sockets a turn: the API may share this process.
+      if (performance.now() - lastYield > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
+      if (event.type === 'error') {
+        counts.walkErrors++;
+        logger.warn(
+          { library: library.name, dir: event.dir, code: event.code, err: event.message },
+          'cannot list directory',
+        );
+        continue;
+      }
+      counts.dirs++;
+      counts.seen += event.files.length;
+      metrics.filesSeen.inc({ library: library.name, kind }, event.files.length);
+      if (kind === 'quick' && !directoryChangedSince(event.dirMtimeMs, event.files, opts.changedSinceMs))
+        continue;
+      const media = event.files.filter((f) => mediaTypeFromExtension(f.name) !== undefined);
+      if (media.length === 0) continue;
+      counts.comparedDirs++;
+      await compareDirectory(opts, progress, event.dir, media, imageExif);
+      await sink.waitForRoom();
+    }
+    await sink.whenIngested();
+    completed = !opts.signal?.aborted;
+  } finally {
+    summary = progress.finish(completed);
+    metrics.scanSeconds.set({ library: library.name, kind }, summary.durationMs / 1000);
+    metrics.scanFilesPerSecond.set({ library: library.name, kind }, summary.filesPerSecond);
+  }
+  return summary;
+}
+
+async function compareDirectory(
+  opts: ScanLibraryOptions,
+  progress: ScanProgress,
+  dir: string,
+  files: ListedFile[],
+  imageExif: ImageExifRepository,
+): Promise<void> {
+  const { library, sink } = opts;
+  const rows = await imageExif.listDirectory(library.id, dir);
+  const diff = diffDirectory(files, rows);
+  const submit = (file: ListedFile, isNew: boolean) => {
+    const relPath = dir === '' ? file.name : `${dir}/${file.name}`;
+    sink.submit({
+      library,
+      relPath,
+      dir,
+      fileName: file.name,
+      absPath: path.join(library.root, relPath),
+      size: file.size,
+      mtimeMs: file.mtimeMs,
+      isNew,
+      progress,
+    });
+  };
+  for (const file of diff.added) {
+    progress.counts.new++;
+    submit(file, true);
+  }
+  for (const { file } of diff.changed) {
+    progress.counts.changed++;
+    submit(file, false);
+  }
+  if (opts.kind !== 'full' || diff.unchanged.length === 0) return;
+  const listed = new Map(files.map((f) => [f.name, f]));
+  for (const row of diff.unchanged) {
+    if (row.thumb_status === 'ready' && row.preview_status !== 'pending') continue;
+    const absPath = path.join(library.root, row.rel_path);
+    if ((await sink.reviewStoredRow(library, row, absPath)) !== 'reingest') continue;
+    const file = listed.get(row.file_name);
+    if (!file) continue;
+    progress.counts.retried++;
+    submit(file, false);
+  }
+}

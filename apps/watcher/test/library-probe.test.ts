@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeLibrary } from '../src/library/library-probe.ts';
+
+let base: string;
+
+beforeAll(() => {
+  base = fs.mkdtempSync(path.join(os.tmpdir(), 'lumen-probe-'));
+  fs.mkdirSync(path.join(base, 'full'));
+  fs.writeFileSync(path.join(base, 'full', 'a.jpg'), 'x');
+  fs.mkdirSync(path.join(base, 'empty'));
+  fs.writeFileSync(path.join(base, 'file'), 'x');
+  fs.mkdirSync(path.join(base, 'marked'));
+  fs.writeFileSync(path.join(base, 'marked', '.lumen-library'), '');
+});
+
+afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+
+describe('probeLibrary', () => {
+  it.each([
+    { case: 'a root with files', root: 'full', hasRows: true, status: 'online', reason: undefined },
+    {
+      case: 'an empty root, no rows (new library)',
+      root: 'empty',
+      hasRows: false,
+      status: 'online',
+      reason: undefined,
+    },
+    {
+      case: 'an empty root while rows exist (unmounted)',
+      root: 'empty',
+      hasRows: true,
+      status: 'stale',
+      reason: /lists empty/,
+    },
+    { case: 'a missing root', root: 'missing', hasRows: false, status: 'stale', reason: /ENOENT/ },
+    { case: 'a file as root', root: 'file', hasRows: false, status: 'stale', reason: /not a directory/ },
+  ])('$case is $status', async ({ root, hasRows, status, reason }) => {
+    const result = await probeLibrary(path.join(base, root), { hasRows, timeoutMs: 5_000 });
+    expect(result.status).toBe(status);
+    if (reason) expect(result.reason).toMatch(reason);
+    else expect(result.reason).toBeUndefined();
+  });
+
+  it.each([
+    { root: 'full', status: 'stale' },
+    { root: 'marked', status: 'online' },
+  ])('with a required marker file, $root is $status', async ({ root, status }) => {
+    const result = await probeLibrary(path.join(base, root), {
+      hasRows: false,
+      timeoutMs: 5_000,
+      markerFile: '.lumen-library',
+    });
+    expect(result.status).toBe(status);
+  });
+});

@@ -1,0 +1,109 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type Bus, createMemoryBus } from '@lumen/bus';
+import { type LibraryStatusEvent, type MediaIngestedEvent, parseConfig } from '@lumen/core';
+import { type Database, openDatabase } from '@lumen/db';
+import pino from 'pino';
+import { start, type WatcherHandle } from '../src/start.ts';
+
+export const CORPUS = '/work/shared/corpus';
+
+export interface Harness {
+  base: string;
+  root: string;
+  thumbnailsDir: string;
+  database: Database;
+  bus: Bus;
+  watcher: WatcherHandle;
+  ingested: MediaIngestedEvent[];
+  statuses: LibraryStatusEvent[];
+  logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** Copy a corpus file into the library (the corpus itself is read-only; copies are writable). */
+export function copyIn(root: string, corpusRel: string, relTarget: string): string {
+  const target = path.join(root, relTarget);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.copyFileSync(path.join(CORPUS, corpusRel), target);
+  fs.chmodSync(target, 0o644);
+  return target;
+}
+
+/** A watcher over a real temp library, a real SQLite file and the in-process bus. */
+export async function startHarness(opts: {
+  prepare: (root: string) => void | Promise<void>;
+  env?: Record<string, string>;
+}): Promise<Harness> {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lumen-watcher-'));
+  const root = path.join(base, 'library');
+  fs.mkdirSync(root);
+  await opts.prepare(root);
+  const config = parseConfig(
+    {
+      DATA_DIR: path.join(base, 'data'),
+      LIBRARIES: `main=${root}`,
+      WATCH_QUICK_INTERVAL_SECONDS: '0.3',
+      WATCH_FULL_INTERVAL_SECONDS: '3600',
+      INGEST_FILE_TIMEOUT_SECONDS: '30',
+      LOG_LEVEL: 'silent',
+      ...opts.env,
+    },
+    base,
+  );
+  const database = await openDatabase(config.database);
+  const bus = createMemoryBus();
+  const ingested: MediaIngestedEvent[] = [];
+  const statuses: LibraryStatusEvent[] = [];
+  await bus.subscribe<MediaIngestedEvent>('media.ingested', (e) => {
+    ingested.push(e);
+  });
+  await bus.subscribe<LibraryStatusEvent>('library.status', (e) => {
+    statuses.push(e);
+  });
+  const logs: Record<string, unknown>[] = [];
+  const logger = pino(
+    { level: process.env.TEST_LOG_LEVEL ?? 'info' },
+    {
+      write(line: string) {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        if (process.env.TEST_LOG_LEVEL) process.stderr.write(line);
+      },
+    },
+  );
+  const watcher = await start({ config, database, bus, logger });
+  return {
+    base,
+    root,
+    thumbnailsDir: config.thumbnailsDir,
+    database,
+    bus,
+    watcher,
+    ingested,
+    statuses,
+    logs,
+    async close() {
+      await watcher.stop();
+      await bus.close();
+      await database.close();
+      fs.rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Poll `check` until it returns a value other than undefined/false, or fail after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
