@@ -3,58 +3,79 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const standaloneDir = path.resolve(here, '..');
+export const repoRoot = path.resolve(here, '../../..');
 
-export interface RunningStandalone {
+export interface RunningService {
   child: ChildProcess;
-  url: string;
+  /** The first capture group of `ready` (e.g. the URL), or the whole match. */
+  ready: string;
   output: () => string;
   /** Send SIGTERM; resolves with the exit code and how long it took. */
   terminate(): Promise<{ code: number | null; ms: number }>;
 }
 
-/** Start `tsx src/main.ts` (what `pnpm start` runs) and wait for the URL line. */
-export async function spawnStandalone(
-  env: Record<string, string>,
-  timeoutMs = 120_000,
-): Promise<RunningStandalone> {
+/**
+ * Start one of the apps' `main.ts` the way `pnpm start` / `pnpm --filter <app> start`
+ * does (node + tsx, in the app's folder) and wait until its output matches `ready`.
+ */
+export async function spawnService(opts: {
+  app: 'standalone' | 'api' | 'watcher' | 'transcoder';
+  env: Record<string, string>;
+  ready: RegExp;
+  timeoutMs?: number;
+}): Promise<RunningService> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: standaloneDir,
-    env: { ...process.env, LOG_LEVEL: 'warn', BIND_URL: '127.0.0.1:0', ...env },
+    cwd: path.join(repoRoot, 'apps', opts.app),
+    env: { ...process.env, LOG_LEVEL: 'warn', BIND_URL: '127.0.0.1:0', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout?.on('data', (d) => {
+  const collect = (d: Buffer) => {
     out += String(d);
-  });
-  child.stderr?.on('data', (d) => {
-    out += String(d);
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`standalone did not start in time:\n${out}`)), timeoutMs);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const ready = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${opts.app} was not ready in time:\n${out}`)),
+      opts.timeoutMs ?? 120_000,
+    );
     const check = () => {
-      const m = /Lumen is running at (http:\/\/\S+)/.exec(out);
+      const m = opts.ready.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        child.stdout?.off('data', check);
+        child.stderr?.off('data', check);
+        resolve(m[1] ?? m[0]);
       }
     };
     child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`standalone exited with ${code}:\n${out}`));
+      reject(new Error(`${opts.app} exited with ${code}:\n${out}`));
     });
   });
   return {
     child,
-    url,
+    ready,
     output: () => out,
     terminate: () =>
       new Promise((resolve) => {
         const started = Date.now();
-        if (child.exitCode !== null) return resolve({ code: child.exitCode, ms: 0 });
+        if (child.exitCode !== null || child.signalCode !== null) return resolve({ code: child.exitCode, ms: 0 });
         child.once('exit', (code) => resolve({ code, ms: Date.now() - started }));
         child.kill('SIGTERM');
       }),
   };
+}
+
+export interface RunningStandalone extends RunningService {
+  url: string;
+}
+
+/** Start `pnpm start`'s entry point and wait for the URL line. */
+export async function spawnStandalone(env: Record<string, string>, timeoutMs = 120_000): Promise<RunningStandalone> {
+  const service = await spawnService({ app: 'standalone', env, ready: /Lumen is running at (http:\/\/\S+)/, timeoutMs });
+  return { ...service, url: service.ready };
 }

@@ -2,6 +2,8 @@ import { access, mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ExiftoolProcess } from './exiftool-process.ts';
 import { decodeWithFfmpeg } from './ffmpeg-frame.ts';
+import { readHeifImageInfo } from './heif-boxes.ts';
+import { decodeWithHeifConvert, isHeifConvertAvailable } from './heif-convert.ts';
 import { errorMessage } from './media-error.ts';
 import { findRawPreview, readRawOrientation } from './raw-preview.ts';
 import { type SourceKind, sourceKindOf } from './source-kind.ts';
@@ -13,12 +15,13 @@ import {
   makeThumbnail,
   thumbPaths,
 } from './thumbnails.ts';
+import { withTimeout } from './timeout.ts';
 import { videoFrame } from './video.ts';
 
 export type DerivativeTarget = 'thumb' | 'preview';
 
 /** What the pixels came from. */
-export type DerivativeSource = 'sharp' | 'embedded-preview' | 'ffmpeg' | 'video-frame';
+export type DerivativeSource = 'sharp' | 'heif-convert' | 'embedded-preview' | 'ffmpeg' | 'video-frame';
 
 export interface RenderDerivativesOptions {
   absPath: string;
@@ -31,7 +34,10 @@ export interface RenderDerivativesOptions {
   targets?: DerivativeTarget[];
   /** Decode path when already known; detected from magic bytes and extension otherwise. */
   kind?: SourceKind;
-  /** The file's EXIF orientation when already known (applied to RAW embedded previews). */
+  /**
+   * The file's EXIF orientation when already known (applied to RAW embedded previews, and to HEIF files
+   * decoded by heif-convert that carry no irot/imir of their own).
+   */
   orientation?: number | null;
   /** A video's duration when already known (clips of 3 s or less give their first frame). */
   durationSec?: number | null;
@@ -79,7 +85,7 @@ async function readHead(absPath: string): Promise<Buffer> {
 /**
  * Makes the thumbnail and/or preview of one file, choosing the decoder by file kind:
  * - image: sharp, then ffmpeg;
- * - heif:  sharp (when its libheif decodes it), then ffmpeg;
+ * - heif:  sharp (when its libheif decodes it: AVIF), then heif-convert (when on PATH), then ffmpeg;
  * - raw:   the largest valid embedded JPEG (with the RAW's orientation applied), then ffmpeg;
  * - video: a frame at 3 s (first frame of shorter clips), then the first frame;
  * - unknown: sharp, then ffmpeg.
@@ -138,14 +144,23 @@ export async function renderImageDerivatives(
     source: 'ffmpeg',
     load: () => decodeWithFfmpeg(absPath, { timeoutMs, maxLongSide }),
   };
-  let rawOrientation: number | null | undefined = options.orientation;
-  const orientationOfRaw = async () => {
-    if (rawOrientation === undefined) {
-      rawOrientation =
+  let exifOrientation: number | null | undefined = options.orientation;
+  const orientationOfFile = async () => {
+    if (exifOrientation === undefined) {
+      exifOrientation =
         (await readRawOrientation(absPath, { timeoutMs, ...(exiftool !== undefined ? { exiftool } : {}) })) ??
         null;
     }
-    return rawOrientation;
+    return exifOrientation;
+  };
+  // heif-convert applies the container's irot/imir. A file without them (some iPhone HEICs whose irot
+  // was lost) is displayed by its EXIF orientation, as exiftool and the stored width/height/orientation
+  // describe it; a file with them is already upright and its EXIF orientation must not rotate it again.
+  const orientationOfHeifConvert = async () => {
+    const container = await withTimeout(readHeifImageInfo(absPath), timeoutMs, 'heif boxes', absPath).catch(
+      () => undefined,
+    );
+    return container?.transformed ? 1 : ((await orientationOfFile()) ?? 1);
   };
 
   const attempts: Attempt[] = [];
@@ -174,6 +189,20 @@ export async function renderImageDerivatives(
           })
         ).jpeg,
     });
+  } else if (kind === 'heif') {
+    attempts.push(
+      { source: 'sharp', load: async () => absPath },
+      {
+        source: 'heif-convert',
+        load: async () => {
+          if (!(await isHeifConvertAvailable())) {
+            throw new Error('heif-convert is not on PATH (Debian package libheif-examples)');
+          }
+          return decodeWithHeifConvert(absPath, { timeoutMs });
+        },
+      },
+      ffmpeg,
+    );
   } else {
     attempts.push({ source: 'sharp', load: async () => absPath }, ffmpeg);
   }
@@ -183,9 +212,16 @@ export async function renderImageDerivatives(
     try {
       const input = await attempt.load();
       // Orientation: a file sharp reads keeps its own EXIF orientation (auto-orient); a RAW's embedded
-      // preview is stored unrotated and takes the RAW's orientation; ffmpeg output is already upright
-      // (it applies a video's display matrix and, for JPEG stills, the EXIF orientation).
-      const orientation = attempt.source === 'embedded-preview' ? ((await orientationOfRaw()) ?? 1) : 1;
+      // preview is stored unrotated and takes the RAW's orientation; heif-convert output is upright when
+      // the container has irot/imir, else takes the EXIF orientation (its JPEG's own EXIF tag is never
+      // used: buffers get an explicit orientation); ffmpeg output is already upright (it applies a
+      // video's display matrix and, for JPEG stills, the EXIF orientation).
+      const orientation =
+        attempt.source === 'embedded-preview'
+          ? ((await orientationOfFile()) ?? 1)
+          : attempt.source === 'heif-convert'
+            ? await orientationOfHeifConvert()
+            : 1;
       const common: DerivativeOptions = {
         timeoutMs,
         sourcePath: absPath,

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { xxh3 } from '@node-rs/xxhash';
+import { createXXHash128 } from 'hash-wasm';
 import { MediaError } from './media-error.ts';
 
 /** Prefix of every content hash this package makes: the algorithm's name. */
@@ -8,14 +8,11 @@ export const CONTENT_HASH_ALGORITHM = 'xxh3-128';
 /** Bytes per read: 1 MiB (the 64 KiB stream default halves the read rate on these machines). */
 export const HASH_CHUNK_BYTES = 1024 * 1024;
 
-/** Default largest file hashFile accepts (see the note on hashFile). */
-export const DEFAULT_HASH_MAX_BYTES = 1024 * 1024 * 1024;
-
 export interface HashFileOptions {
   signal?: AbortSignal;
   /** Time limit for the whole file, ms. No limit by default (pass one for network mounts). */
   timeoutMs?: number;
-  /** Files larger than this are refused (see the note on hashFile). Default 1 GiB. */
+  /** Files larger than this are refused. No limit by default (memory use does not depend on the size). */
   maxBytes?: number;
 }
 
@@ -32,16 +29,16 @@ export function contentHashHex(contentHash: string): string {
 }
 
 /**
- * XXH3-128 of a file's bytes, as `xxh3-128:<32 hex>`, identical to `xxhsum -H2` / one-shot xxh128.
+ * XXH3-128 of a file's bytes, as `xxh3-128:<32 hex>`, identical to `xxhsum -H2` and to @node-rs/xxhash's
+ * one-shot `xxh3.xxh128` (the values stored before this streamed).
  *
- * The file is read in 1 MiB chunks (abortable between chunks). NOTE: @node-rs/xxhash only streams
- * the 64-bit XXH3 (its `Xxh3` class digests to 64 bits); its 128-bit hash is one-shot. So the chunks
- * are gathered into one buffer of the file's size and hashed once (native, many GB/s): memory is the
- * file size, hence `maxBytes`. A streaming 128-bit hasher (e.g. hash-wasm's createXXHash128) gives the
- * same values and would lift the limit without changing any stored hash.
+ * Streams: 1 MiB chunks are read into one reused buffer and fed to hash-wasm's XXH3-128 hasher
+ * (WebAssembly), so memory stays at one chunk whatever the file size. Abortable between chunks
+ * (`signal`, `timeoutMs`). The size is taken when the file is opened; a file that shrinks or grows while
+ * it is read is refused rather than given a hash of neither version.
  */
 export async function hashFile(absPath: string, options: HashFileOptions = {}): Promise<string> {
-  const maxBytes = options.maxBytes ?? DEFAULT_HASH_MAX_BYTES;
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   const signals = [options.signal, options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined];
   const active = signals.filter((signal): signal is AbortSignal => signal !== undefined);
   const signal = active.length > 1 ? AbortSignal.any(active) : active[0];
@@ -66,20 +63,22 @@ export async function hashFile(absPath: string, options: HashFileOptions = {}): 
     if (info.size > maxBytes) {
       throw new MediaError('hash', absPath, `file is ${info.size} bytes, over the ${maxBytes}-byte limit`);
     }
-    const bytes = Buffer.allocUnsafe(info.size);
-    let filled = 0;
-    while (filled < info.size) {
+    const hasher = await createXXHash128();
+    hasher.init();
+    const chunk = Buffer.allocUnsafe(Math.min(HASH_CHUNK_BYTES, Math.max(1, info.size)));
+    let position = 0;
+    while (position < info.size) {
       checkAbort();
-      const length = Math.min(HASH_CHUNK_BYTES, info.size - filled);
-      const { bytesRead } = await handle.read(bytes, filled, length, filled);
+      const length = Math.min(chunk.length, info.size - position);
+      const { bytesRead } = await handle.read(chunk, 0, length, position);
       if (bytesRead === 0) throw new MediaError('hash', absPath, 'file shrank while it was read');
-      filled += bytesRead;
+      hasher.update(chunk.subarray(0, bytesRead)); // copies into the hasher's memory: the buffer is free again
+      position += bytesRead;
     }
-    const probe = Buffer.alloc(1);
-    const { bytesRead: extra } = await handle.read(probe, 0, 1, filled);
+    const { bytesRead: extra } = await handle.read(chunk, 0, 1, position);
     if (extra > 0) throw new MediaError('hash', absPath, 'file grew while it was read');
     checkAbort();
-    return formatContentHash(xxh3.xxh128(bytes));
+    return `${CONTENT_HASH_ALGORITHM}:${hasher.digest('hex')}`;
   } catch (error) {
     if (error instanceof MediaError) throw error;
     throw new MediaError('hash', absPath, (error as Error).message, { cause: error });

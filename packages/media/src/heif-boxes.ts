@@ -10,6 +10,11 @@ export interface HeifImageInfo {
   height: number;
   /** `irot`: counter-clockwise rotation in degrees (0, 90, 180, 270) the reader applies. */
   rotation: number;
+  /**
+   * The primary image has an `irot` or `imir` property: the container says how to display it, and a
+   * reader (libheif) applies that; the EXIF Orientation is then informational only.
+   */
+  transformed: boolean;
 }
 
 interface Box {
@@ -109,6 +114,7 @@ export function parseHeifMeta(meta: Buffer): HeifImageInfo | undefined {
   let width: number | undefined;
   let height: number | undefined;
   let rotation = 0;
+  let transformed = false;
   for (const index of associated) {
     const property = properties[index - 1];
     if (!property) continue;
@@ -117,10 +123,13 @@ export function parseHeifMeta(meta: Buffer): HeifImageInfo | undefined {
       height = meta.readUInt32BE(property.start + 8);
     } else if (property.type === 'irot' && property.start < property.end) {
       rotation = ((meta[property.start] ?? 0) & 3) * 90;
+      transformed = true;
+    } else if (property.type === 'imir') {
+      transformed = true;
     }
   }
   if (!width || !height) return undefined;
-  return { width, height, rotation };
+  return { width, height, rotation, transformed };
 }
 
 /** Reads the primary image's stored size and rotation; undefined when the file is not a readable HEIF. */

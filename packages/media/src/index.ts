@@ -5,6 +5,7 @@ export * from './exiftool-process.ts';
 export * from './ffmpeg-frame.ts';
 export * from './hash.ts';
 export * from './heif-boxes.ts';
+export * from './heif-convert.ts';
 export * from './iso6709.ts';
 export * from './media-error.ts';
 export * from './orientation.ts';

@@ -4,7 +4,7 @@ import { classifyFile, type FileClassification } from '@lumen/core';
 /**
  * How a file must be decoded to make its thumbnail:
  * - image: sharp decodes it directly (JPEG, PNG, WebP, GIF, TIFF, AVIF; BMP falls through to ffmpeg);
- * - heif:  HEIC/HEIF, sharp when its libheif has a decoder for it, else ffmpeg;
+ * - heif:  HEIC/HEIF, sharp when its libheif has a decoder for it (AVIF), else heif-convert, else ffmpeg;
  * - raw:   camera RAW, through its embedded JPEG preview;
  * - video: a frame through ffmpeg;
  * - unknown: content that @lumen/core does not recognise (sharp, then ffmpeg, are still tried).

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,11 +50,29 @@ const FILES = [
 const PER_FILE_LIMIT_MS = 20_000;
 
 /**
- * HEIC/HEIF cannot be thumbnailed on this platform: sharp's prebuilt libheif has no HEVC decoder
- * (AVIF only) and ffmpeg 5.1 does not read HEIF image files. They get the sentinel here; the test
- * accepts a thumbnail too, for platforms that can decode them.
+ * HEIC/HEIF (HEVC-coded): sharp's prebuilt libheif has no HEVC decoder (AVIF only) and ffmpeg 5.1 does
+ * not read HEIF image files, so only heif-convert (Debian's libheif-examples) decodes them. With it on
+ * PATH they must get real thumbnails; without it they get the sentinel.
  */
 const isHeic = (file: string) => expectedFor(file).FileType === 'HEIC' && !file.startsWith('broken/');
+const HEIC_FILES = corpusFiles('photo').filter(isHeic);
+/** Looked up here independently of the package's own detection. */
+const heifConvertOnPath = spawnSync('heif-convert', ['--help'], { stdio: 'ignore' }).error === undefined;
+const NO_HEIF_CONVERT =
+  'heif-convert is not on PATH (apt-get install libheif-examples): HEIC/HEIF thumbnails are not required';
+
+/** heif-convert's private temporary folders (`lumen-heif-*`); the ones there before the tests are ignored. */
+const heifTemporaryDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('lumen-heif-'));
+const heifTemporaryDirsBefore = new Set(heifTemporaryDirs());
+
+/** The size a correctly displayed preview has: exiftool's stored size, turned by its orientation, fit in 1440. */
+function expectedPreviewSize(file: string): { width: number; height: number } {
+  const { ImageWidth, ImageHeight, Orientation } = expectedFor(file);
+  if (!ImageWidth || !ImageHeight) throw new Error(`expected.json has no size for ${file}`);
+  const [width, height] = (Orientation ?? 1) >= 5 ? [ImageHeight, ImageWidth] : [ImageWidth, ImageHeight];
+  const scale = Math.min(1, 1440 / Math.max(width, height));
+  return { width: Math.round(width * scale), height: Math.round(height * scale) };
+}
 
 describe('renderImageDerivatives on every corpus file', () => {
   const results = new Map<string, { result: RenderDerivativesResult; ms: number; hash: string }>();
@@ -94,7 +113,7 @@ describe('renderImageDerivatives on every corpus file', () => {
       expect(statSync(paths.unsupported).size).toBe(0);
       if (result.status === 'unsupported') expect(result.reason).toContain(corpusPath(file));
     }
-    const mustBeReady = !file.startsWith('broken/') && !isHeic(file);
+    const mustBeReady = !file.startsWith('broken/') && (!isHeic(file) || heifConvertOnPath);
     if (mustBeReady) expect(result).toMatchObject({ status: 'ready' });
   });
 
@@ -108,7 +127,19 @@ describe('renderImageDerivatives on every corpus file', () => {
     for (const file of corpusFiles('raw')) expect(source(file)).toBe('embedded-preview');
     for (const file of corpusFiles('video')) expect(source(file)).toBe('video-frame');
     expect(source('broken/photoprism__wrong.heic')).toBe('sharp'); // a JPEG named .heic
+    for (const file of HEIC_FILES)
+      expect(source(file)).toBe(heifConvertOnPath ? 'heif-convert' : 'unsupported');
     expect(source('broken/photoprism__zero-bytes_2018-04-12_19_24_49.mov')).toBe('unsupported');
+  });
+
+  it.for(HEIC_FILES)('%s: decoded by heif-convert, displayed upright', async (file, context) => {
+    if (!heifConvertOnPath) context.skip(NO_HEIF_CONVERT);
+    const entry = results.get(file);
+    expect(entry?.result).toMatchObject({ status: 'ready', source: 'heif-convert' });
+    const preview = await expectPreview(thumbPaths(thumbnailsDir, entry!.hash).preview);
+    const want = expectedPreviewSize(file);
+    expect(Math.abs((preview.width ?? 0) - want.width)).toBeLessThanOrEqual(1);
+    expect(Math.abs((preview.height ?? 0) - want.height)).toBeLessThanOrEqual(1);
   });
 
   it('leaves no temporary files behind', () => {
@@ -121,6 +152,7 @@ describe('renderImageDerivatives on every corpus file', () => {
     };
     walk(thumbnailsDir);
     expect(leftovers).toEqual([]);
+    expect(heifTemporaryDirs().filter((name) => !heifTemporaryDirsBefore.has(name))).toEqual([]);
   });
 });
 
@@ -240,6 +272,33 @@ describe('renderImageDerivatives behaviour', () => {
     });
     expect(result).toMatchObject({ status: 'ready', source: 'embedded-preview' });
     await expectJpeg(thumbPaths(thumbnailsDir, contentHash).preview, 120, 160);
+  });
+
+  it('does not turn a heif-convert decode again by EXIF when the container has irot; uses EXIF when not', async (context) => {
+    if (!heifConvertOnPath) context.skip(NO_HEIF_CONVERT);
+    // iPhone 13 Pro Max: stored 4032x3024, irot 270 (applied by heif-convert) and EXIF Orientation 6.
+    // The caller passes the EXIF orientation it stored; applying it again would give a landscape image.
+    const withIrot = freshHash();
+    const first = await renderImageDerivatives({
+      absPath: corpusPath('photo/exif-samples__heic_iphone_13_pro_max.HEIC'),
+      contentHash: withIrot,
+      thumbnailsDir,
+      exiftool,
+      orientation: 6,
+    });
+    expect(first).toMatchObject({ status: 'ready', source: 'heif-convert' });
+    await expectJpeg(thumbPaths(thumbnailsDir, withIrot).preview, 1080, 1440);
+    // iPhone 7: stored 4032x3024, EXIF Orientation 6 and no irot: displayed as EXIF says (portrait).
+    const withoutIrot = freshHash();
+    const second = await renderImageDerivatives({
+      absPath: corpusPath('photo/photoprism__iphone_7.heic'),
+      contentHash: withoutIrot,
+      thumbnailsDir,
+      exiftool,
+      targets: ['preview'],
+    });
+    expect(second).toMatchObject({ status: 'ready', source: 'heif-convert' });
+    await expectJpeg(thumbPaths(thumbnailsDir, withoutIrot).preview, 1080, 1440);
   });
 
   it('rotates video frames for display (rotation 90)', async () => {

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,20 @@ describe('hashFile', () => {
       writeFileSync(path, bytes);
       expect(await hashFile(path)).toBe(oneShot(bytes));
     }
+  });
+
+  it('streams a file of several chunks (5 MiB + 3 bytes of random data) to the one-shot value', async () => {
+    const bytes = randomBytes(5 * HASH_CHUNK_BYTES + 3);
+    const path = join(dir, 'random-5mib.bin');
+    writeFileSync(path, bytes);
+    const hash = await hashFile(path);
+    expect(hash).toBe(oneShot(bytes));
+    // A change in the last byte changes the hash (the tail past the last full chunk is hashed).
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1]! + 1) & 0xff;
+    writeFileSync(path, bytes);
+    const changed = await hashFile(path);
+    expect(changed).not.toBe(hash);
+    expect(changed).toBe(oneShot(bytes));
   });
 
   it('gives the known XXH3-128 test vector and keeps leading zeros', async () => {
