@@ -10,6 +10,7 @@ import { corsMiddleware } from './http/cors.middleware.ts';
 import { notFoundHandler, onError, validationHook } from './http/error-handlers.ts';
 import { createHttpMetrics, metricsMiddleware } from './http/metrics.middleware.ts';
 import { requestContext } from './http/request-context.middleware.ts';
+import { tracingMiddleware } from './http/tracing.middleware.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerHealthRoutes } from './routes/health.routes.ts';
 import { registerImagesRoutes } from './routes/images.routes.ts';
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps): App {
     bearerFormat: 'JWT',
   });
 
+  app.use(tracingMiddleware());
   app.use(requestContext(deps.logger.child({ component: 'api' })));
   app.use(metricsMiddleware(metrics));
   const cors = corsMiddleware(deps.config.corsAllowedOrigins);

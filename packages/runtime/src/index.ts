@@ -1,3 +1,4 @@
 export * from './logger.ts';
 export * from './secret-key.ts';
 export * from './service-main.ts';
+export * from './tracing.ts';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { type Config, ConfigError, loadConfig } from '@lumen/core';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.ts';
+import { startTracing } from './tracing.ts';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -33,6 +34,8 @@ export async function runService(
     throw err;
   }
   const logger = createLogger({ level: config.logLevel, name });
+  const endpoint = config.env.OTLP_OTLS_ENDPOINT;
+  const tracing = endpoint ? startTracing({ endpoint, serviceName: name, logger }) : undefined;
   let handle: Stoppable;
   try {
     handle = await boot(config, logger);
@@ -53,16 +56,19 @@ export async function runService(
     }, STOP_DEADLINE_MS);
     deadline.unref();
     clearInterval(heartbeat);
-    handle.stop().then(
-      () => {
-        logger.info(`${name} stopped`);
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, `${name} stop failed`);
-        process.exit(1);
-      },
-    );
+    handle
+      .stop()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => {
+          logger.info(`${name} stopped`);
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, `${name} stop failed`);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -31,7 +31,7 @@ export function createHttpMetrics(registry: Registry = new Registry()): HttpMetr
  * The route pattern that answered (`/photos/:id`, not `/photos/42`): the last matched
  * route that is a real handler, not a `use()` middleware (those are registered as `ALL`).
  */
-function routeLabel(c: Parameters<typeof matchedRoutes>[0]): string {
+export function routeLabel(c: Parameters<typeof matchedRoutes>[0]): string {
   const handlers = matchedRoutes(c).filter((r) => r.method !== 'ALL');
   return handlers.at(-1)?.path ?? UNMATCHED_ROUTE;
 }
