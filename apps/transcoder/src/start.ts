@@ -1,25 +1,133 @@
-import type { Bus } from '@lumen/bus';
-import type { Config } from '@lumen/core';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import type { Bus, ConsumeOptions, Consumer, DeadLetter, Subscription } from '@lumen/bus';
+import { type Config, deadLetter, eventSubjects } from '@lumen/core';
 import type { Logger } from '@lumen/runtime';
+import { createIngestTrigger } from './ingest-trigger.ts';
+import { type LibraryRoots, libraryRootsFrom } from './library-roots.ts';
+import { createDeadLetterRecorder, createVideoJobWorker, jobSubjectOf } from './video-jobs.ts';
+
+/** Knobs beyond the environment; tests and benchmarks use them to run fast. */
+export interface TranscoderOptions {
+  /**
+   * Jobs of each kind (HLS, preview) handled at once. Default `TRANSCODE_CONCURRENCY`, else one per
+   * two cores. A preview takes seconds, so a long HLS transcode never starves the video wall.
+   */
+  concurrency?: number;
+  /** Deliveries before a job is dead-lettered. Default `TRANSCODE_MAX_ATTEMPTS` (3). */
+  maxAttempts?: number;
+  /** A job not acked nor kept alive (`working()`) for this long is redelivered, ms. Default 60 000. */
+  ackWaitMs?: number;
+  /** Delay before each retry, ms (the last entry repeats). Default [15 000, 60 000, 300 000]. */
+  backoffMs?: number[];
+  /** How long stop() waits for jobs to hand themselves back after ffmpeg is killed, ms. Default 3 000. */
+  stopGraceMs?: number;
+  /** Kill ffmpeg after this long without progress, ms. Default 120 000. */
+  stallTimeoutMs?: number;
+  /** Enqueue both jobs for every video in `media.ingested`. Default true. */
+  enqueueOnIngest?: boolean;
+  ffmpegPath?: string;
+  ffprobePath?: string;
+}
 
 /** The transcoder is DB-free: bus and files only. */
 export interface TranscoderDeps {
   config: Config;
   bus: Bus;
   logger: Logger;
+  /** Library name -> root, to open the files `media.ingested` names. Default: `config.libraries`. */
+  libraryRoots?: LibraryRoots;
+  options?: TranscoderOptions;
 }
 
 export interface TranscoderHandle {
   stop(): Promise<void>;
 }
 
-/** Start the transcoder: consumes video jobs from the bus and writes HLS and preview clips. */
+/** One job per two cores: a libx264 transcode already uses both cores of a small machine. */
+export function defaultTranscodeConcurrency(cores = os.availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / 2));
+}
+
+/**
+ * Start the transcoder: consumes `video.hls` and `video.preview` jobs, writes HLS folders, preview
+ * clips and GIFs (content-addressed, atomically), reports `video.status`, and turns every ingested
+ * video into both jobs.
+ */
 export async function start(deps: TranscoderDeps): Promise<TranscoderHandle> {
+  const { config, bus } = deps;
+  const opts = deps.options ?? {};
   const logger = deps.logger.child({ component: 'transcoder' });
-  logger.info({ videoDir: deps.config.videoDir, bus: deps.bus.status().transport }, 'transcoder started');
+  const concurrency = opts.concurrency ?? config.env.TRANSCODE_CONCURRENCY ?? defaultTranscodeConcurrency();
+  const maxAttempts = opts.maxAttempts ?? config.env.TRANSCODE_MAX_ATTEMPTS;
+  const ackWaitMs = opts.ackWaitMs ?? 60_000;
+  const dirs = {
+    videoDir: config.videoDir,
+    previewClipsDir: config.previewClipsDir,
+    gifsDir: config.gifsDir,
+  };
+  for (const dir of Object.values(dirs)) await fs.mkdir(dir, { recursive: true });
+
+  const abort = new AbortController();
+  const worker = createVideoJobWorker({
+    bus,
+    logger,
+    dirs,
+    maxAttempts,
+    heartbeatMs: Math.max(100, Math.floor(ackWaitMs / 3)),
+    signal: abort.signal,
+    ...(opts.ffmpegPath ? { ffmpegPath: opts.ffmpegPath } : {}),
+    ...(opts.ffprobePath ? { ffprobePath: opts.ffprobePath } : {}),
+    ...(opts.stallTimeoutMs ? { stallTimeoutMs: opts.stallTimeoutMs } : {}),
+  });
+  const consumeOptions: ConsumeOptions = {
+    concurrency,
+    maxAttempts,
+    ackWaitMs,
+    backoffMs: opts.backoffMs ?? [15_000, 60_000, 300_000],
+    stopGraceMs: opts.stopGraceMs ?? 3_000,
+  };
+
+  const consumers: Consumer[] = [];
+  const subscriptions: Subscription[] = [];
+  try {
+    const recordDeadLetter = createDeadLetterRecorder({ bus, logger, dirs });
+    for (const subject of Object.values(jobSubjectOf)) {
+      subscriptions.push(await bus.subscribe<DeadLetter>(deadLetter(subject), recordDeadLetter));
+    }
+    consumers.push(await bus.consume(jobSubjectOf.hls, (job) => worker.handle('hls', job), consumeOptions));
+    consumers.push(
+      await bus.consume(jobSubjectOf.preview, (job) => worker.handle('preview', job), consumeOptions),
+    );
+    if (opts.enqueueOnIngest ?? true) {
+      const roots = deps.libraryRoots ?? libraryRootsFrom(config.libraries);
+      subscriptions.push(
+        await bus.subscribe(eventSubjects.mediaIngested, createIngestTrigger({ bus, logger, dirs, roots })),
+      );
+    }
+  } catch (err) {
+    await Promise.allSettled([
+      ...consumers.map((c) => c.stop()),
+      ...subscriptions.map((s) => s.unsubscribe()),
+    ]);
+    throw err;
+  }
+  logger.info(
+    { ...dirs, concurrency, maxAttempts, ackWaitMs, bus: bus.status().transport },
+    'transcoder started',
+  );
+
+  let stopped = false;
   return {
     async stop() {
-      logger.info('transcoder stopped');
+      if (stopped) return;
+      stopped = true;
+      await Promise.all(subscriptions.map((s) => s.unsubscribe()));
+      // Take no new jobs, then kill ffmpeg: running jobs hand themselves back for another replica.
+      const stopping = consumers.map((c) => c.stop());
+      abort.abort();
+      await Promise.all(stopping);
+      logger.info({ running: worker.running() }, 'transcoder stopped');
     },
   };
 }

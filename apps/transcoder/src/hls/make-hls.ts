@@ -1,0 +1,147 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { runFfmpeg } from '../ffmpeg-process.ts';
+import { hlsPaths } from '../output-paths.ts';
+import { probeSource, type SourceFacts } from '../source-facts.ts';
+import { claimStaging, publishFolder, releaseStaging, removeStaleStaging } from '../staging.ts';
+import { progressLogger, realTimeFactor, type WorkContext } from '../work-context.ts';
+import { type HlsPlan, hlsFfmpegArgs, planHls } from './hls-plan.ts';
+import { checkHlsFolder } from './hls-playlist.ts';
+
+/** `manifest.json` in every HLS folder: what was made, from what, and how. */
+export interface HlsManifest {
+  contentHash: string;
+  mode: HlsPlan['mode'];
+  audio: HlsPlan['audio'];
+  reason: string;
+  /** Source duration (ffprobe), seconds. */
+  durationSec: number | null;
+  renditions: {
+    name: string;
+    width: number;
+    height: number;
+    /** Relative to the folder: `v0/index.m3u8`. */
+    playlist: string;
+    segments: number;
+    durationSec: number;
+  }[];
+  source: { videoCodec: string; audioCodec: string | null; width: number; height: number; rotation: number };
+  createdAt: string;
+  elapsedMs: number;
+}
+
+export interface MakeHlsResult {
+  /** `existing`: the folder was already there (nothing run); `published`: made now. */
+  outcome: 'existing' | 'published';
+  dir: string;
+  manifest: HlsManifest | null;
+}
+
+/** Generous limits: a remux reads the file once; a transcode may run well below real time. */
+export function hlsTimeoutMs(mode: HlsPlan['mode'], durationSec: number | null): number {
+  if (durationSec === null) return 12 * 60 * 60 * 1000;
+  return mode === 'remux' ? 120_000 + durationSec * 2_000 : 300_000 + durationSec * 20_000;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+function manifestOf(
+  contentHash: string,
+  facts: SourceFacts,
+  plan: HlsPlan,
+  variants: Awaited<ReturnType<typeof checkHlsFolder>>['variants'],
+  elapsedMs: number,
+): HlsManifest {
+  return {
+    contentHash,
+    mode: plan.mode,
+    audio: plan.audio,
+    reason: plan.reason,
+    durationSec: facts.durationSec,
+    renditions: plan.renditions.map((r, i) => ({
+      name: r.name,
+      width: r.width,
+      height: r.height,
+      playlist: variants[i]?.playlist ?? `${r.name}/index.m3u8`,
+      segments: variants[i]?.segments ?? 0,
+      durationSec: variants[i]?.durationSec ?? 0,
+    })),
+    source: {
+      videoCodec: facts.video.codec,
+      audioCodec: facts.audio?.codec ?? null,
+      width: facts.video.width,
+      height: facts.video.height,
+      rotation: facts.video.rotation,
+    },
+    createdAt: new Date().toISOString(),
+    elapsedMs,
+  };
+}
+
+/**
+ * Makes the HLS folder of one video: probe, plan (remux or transcode), run ffmpeg into a staging
+ * folder, check the result, write `manifest.json`, rename the folder into place. A folder that
+ * already exists is complete (it only ever appears by rename), so then nothing runs.
+ */
+export async function makeHls(
+  job: { sourcePath: string; contentHash: string },
+  videoDir: string,
+  ctx: WorkContext,
+): Promise<MakeHlsResult> {
+  const paths = hlsPaths(videoDir, job.contentHash);
+  if (await exists(paths.master)) return { outcome: 'existing', dir: paths.dir, manifest: null };
+  await fs.mkdir(path.dirname(paths.dir), { recursive: true });
+  const removed = await removeStaleStaging(paths.dir);
+  if (removed.length > 0)
+    ctx.logger.info({ removed }, 'removed staging folders left by a crashed transcoder');
+
+  const probeOptions = { signal: ctx.signal, ...(ctx.ffprobePath ? { ffprobePath: ctx.ffprobePath } : {}) };
+  const facts = await probeSource(job.sourcePath, probeOptions);
+  const plan = planHls(facts);
+  const logger = ctx.logger.child({ mode: plan.mode });
+  logger.info(
+    {
+      reason: plan.reason,
+      audio: plan.audio,
+      renditions: plan.renditions.map((r) => `${r.width}x${r.height}`),
+      durationSec: facts.durationSec,
+    },
+    'making HLS',
+  );
+
+  const staging = claimStaging(paths.dir);
+  const started = performance.now();
+  try {
+    await fs.mkdir(staging);
+    await runFfmpeg(hlsFfmpegArgs(job.sourcePath, facts, plan), {
+      cwd: staging,
+      timeoutMs: hlsTimeoutMs(plan.mode, facts.durationSec),
+      signal: ctx.signal,
+      onProgress: progressLogger(logger, facts.durationSec),
+      ...(ctx.stallTimeoutMs ? { stallTimeoutMs: ctx.stallTimeoutMs } : {}),
+      ...(ctx.ffmpegPath ? { ffmpegPath: ctx.ffmpegPath } : {}),
+    });
+    const { variants } = await checkHlsFolder(staging);
+    const elapsedMs = Math.round(performance.now() - started);
+    const manifest = manifestOf(job.contentHash, facts, plan, variants, elapsedMs);
+    await fs.writeFile(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    const outcome = await publishFolder(staging, paths.dir);
+    logger.info(
+      {
+        elapsedMs,
+        mediaSec: facts.durationSec,
+        speedX: realTimeFactor(facts.durationSec, elapsedMs),
+        outcome,
+      },
+      'HLS ready',
+    );
+    return { outcome, dir: paths.dir, manifest: outcome === 'published' ? manifest : null };
+  } finally {
+    await releaseStaging(staging);
+  }
+}

@@ -1,0 +1,77 @@
+import type { Bus } from '@lumen/bus';
+import { type MediaIngestedEvent, parsePayload, safeParsePayload, type VideoJob } from '@lumen/core';
+import type { Logger } from '@lumen/runtime';
+import { LibraryPathError, type LibraryRoots, resolveLibraryFile } from './library-roots.ts';
+import type { VideoOutputKind } from './output-paths.ts';
+import { readVideoOutputState, type VideoOutputDirs } from './output-state.ts';
+import { jobSubjectOf } from './video-jobs.ts';
+import { publishVideoStatus } from './video-status.ts';
+
+export const VIDEO_OUTPUT_KINDS: readonly VideoOutputKind[] = ['hls', 'preview'];
+
+/** The dedup id of a video job: one job per output in the bus's dedup window, however often asked. */
+export function videoJobDedupId(kind: VideoOutputKind, contentHash: string): string {
+  return `${kind}:${contentHash}`;
+}
+
+/** Validates and enqueues one video job (with its dedup id). For the transcoder and the API alike. */
+export async function enqueueVideoJob(bus: Bus, kind: VideoOutputKind, job: VideoJob): Promise<void> {
+  const subject = jobSubjectOf[kind];
+  await bus.enqueue(subject, parsePayload(subject, job), { dedupId: videoJobDedupId(kind, job.contentHash) });
+}
+
+export interface IngestTriggerDeps {
+  bus: Bus;
+  logger: Logger;
+  dirs: VideoOutputDirs;
+  roots: LibraryRoots;
+}
+
+/**
+ * `media.ingested` handler: every video gets its HLS and preview jobs, unless the output is already
+ * there or failed for good before (a failure record; an explicit request can still retry it).
+ */
+export function createIngestTrigger(deps: IngestTriggerDeps): (data: unknown) => Promise<void> {
+  return async (data) => {
+    const parsed = safeParsePayload('media.ingested', data);
+    if (!parsed.ok) {
+      deps.logger.warn({ error: parsed.error.message }, 'ignoring an invalid media.ingested event');
+      return;
+    }
+    const event: MediaIngestedEvent = parsed.data;
+    if (event.mediaType !== 'video') return;
+    const logger = deps.logger.child({
+      library: event.library,
+      relPath: event.relPath,
+      contentHash: event.contentHash,
+    });
+
+    const wanted: VideoOutputKind[] = [];
+    for (const kind of VIDEO_OUTPUT_KINDS) {
+      const state = await readVideoOutputState(deps.dirs, kind, event.contentHash);
+      if (state.state === 'missing') wanted.push(kind);
+    }
+    if (wanted.length === 0) return;
+
+    let sourcePath: string;
+    try {
+      sourcePath = await resolveLibraryFile(deps.roots, event.library, event.relPath);
+    } catch (err) {
+      if (!(err instanceof LibraryPathError)) throw err;
+      logger.warn({ error: err.message }, 'cannot make video outputs for an ingested file');
+      return;
+    }
+    const job: VideoJob = {
+      contentHash: event.contentHash,
+      sourcePath,
+      library: event.library,
+      relPath: event.relPath,
+      requestedAt: new Date().toISOString(),
+    };
+    for (const kind of wanted) {
+      await enqueueVideoJob(deps.bus, kind, job);
+      await publishVideoStatus(deps.bus, logger, kind, event.contentHash, 'queued');
+    }
+    logger.debug({ kinds: wanted }, 'video jobs enqueued');
+  };
+}

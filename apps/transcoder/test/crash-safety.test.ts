@@ -1,0 +1,161 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createNatsBus, deleteBusPrefix, type NatsBus } from '@lumen/bus';
+import { parseConfig, type VideoJob } from '@lumen/core';
+import { hashFile } from '@lumen/media';
+import { execa } from 'execa';
+import { afterAll, expect, it } from 'vitest';
+import { enqueueVideoJob, hlsPaths, start } from '../src/index.ts';
+import { waitFor, watchBus } from './support/bus-watch.ts';
+import { hlsFolderState } from './support/hls-folder-check.ts';
+import { decodeAll, durationOf } from './support/media-client.ts';
+import { quietBusLogger, recordingLogger } from './support/test-logger.ts';
+import { makeRotated } from './support/test-videos.ts';
+
+/**
+ * A transcoder process is SIGKILLed in the middle of a transcode. Its job must come back (JetStream
+ * redelivers it after the ack wait), another transcoder must finish it, and at no moment may the
+ * published folder exist half-written: only the staging folder ever held partial output.
+ */
+
+const servers = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const prefix = `test_crash_${randomBytes(4).toString('hex')}`;
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const childScript = fileURLToPath(new URL('./fixtures/transcoder-process.ts', import.meta.url));
+const ACK_WAIT_MS = 2_000;
+
+let tmp: string | undefined;
+
+afterAll(async () => {
+  await deleteBusPrefix(servers, prefix);
+  if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+});
+
+function ffmpegRunningOn(file: string): boolean {
+  try {
+    return execFileSync('pgrep', ['-f', '--', `^ffmpeg .*${file}`], { encoding: 'utf8' }).trim().length > 0;
+  } catch {
+    return false;
+  }
+}
+
+it('a SIGKILLed transcoder: the job is redelivered and completes; no half-written output is ever visible', async () => {
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'lumen-transcoder-crash-'));
+  const library = path.join(tmp, 'library');
+  await fs.mkdir(library);
+  const source = path.join(library, 'long-phone.mp4');
+  await makeRotated(source, 30, '640x360'); // rotated: a real transcode, a few seconds long
+  const contentHash = await hashFile(source);
+  const env = {
+    DATA_DIR: path.join(tmp, 'data'),
+    LIBRARIES: `main=${library}`,
+    NATS_URL: servers,
+    BUS_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+  };
+  const config = parseConfig(env, tmp);
+  const paths = hlsPaths(config.videoDir, contentHash);
+  const parent = path.dirname(paths.dir);
+
+  const bus: NatsBus = await createNatsBus({ servers, prefix, logger: quietBusLogger });
+  const watch = await watchBus(bus);
+
+  // Watch the folders the whole time: the published folder must only ever be absent or complete.
+  const seen = { partial: [] as string[], staging: false, stagingSegments: 0 };
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      const state = await hlsFolderState(paths.dir);
+      if (state.startsWith('partial')) seen.partial.push(state);
+      for (const name of await fs.readdir(parent).catch(() => [] as string[])) {
+        if (!name.endsWith('.tmp')) continue;
+        seen.staging = true;
+        const segments = await fs.readdir(path.join(parent, name, 'v0')).catch(() => [] as string[]);
+        seen.stagingSegments = Math.max(
+          seen.stagingSegments,
+          segments.filter((n) => n.endsWith('.ts')).length,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+
+  const child = execa(process.execPath, ['--import', 'tsx', childScript], {
+    cwd: repoRoot,
+    env: { ...env, TEST_ACK_WAIT_MS: String(ACK_WAIT_MS) },
+    reject: false,
+    stdin: 'ignore',
+  });
+  let childOut = '';
+  child.stdout?.on('data', (chunk) => {
+    childOut += String(chunk);
+  });
+  child.stderr?.on('data', (chunk) => {
+    childOut += String(chunk);
+  });
+  try {
+    await waitFor(
+      () => childOut.includes('TRANSCODER-READY'),
+      () => `the child transcoder to start:\n${childOut}`,
+      30_000,
+    );
+
+    const job: VideoJob = {
+      contentHash,
+      sourcePath: source,
+      library: 'main',
+      relPath: 'long-phone.mp4',
+      requestedAt: new Date().toISOString(),
+    };
+    await enqueueVideoJob(bus, 'hls', job);
+    await watch.until('hls', contentHash, 'running', 30_000);
+    await waitFor(
+      () => seen.stagingSegments >= 1,
+      'the child to write a segment into its staging folder',
+      30_000,
+    );
+    expect(ffmpegRunningOn(source)).toBe(true);
+
+    child.kill('SIGKILL');
+    const exited = await child;
+    expect(exited.signal).toBe('SIGKILL');
+    expect(await hlsFolderState(paths.dir)).toBe('absent');
+    expect((await fs.readdir(parent)).filter((n) => n.endsWith('.tmp'))).toHaveLength(1); // left behind
+    // Its ffmpeg dies too: the next progress write hits the closed pipe (SIGPIPE).
+    await waitFor(() => !ffmpegRunningOn(source), 'the orphaned ffmpeg to exit', 10_000);
+
+    const log = recordingLogger();
+    const survivor = await start({
+      config,
+      bus,
+      logger: log.logger,
+      options: { concurrency: 1, ackWaitMs: ACK_WAIT_MS },
+    });
+    try {
+      await watch.until('hls', contentHash, 'ready', 90_000);
+    } finally {
+      await survivor.stop();
+    }
+    expect(log.records.find((r) => r.msg === 'making HLS')?.attempt).toBe(2);
+    expect(log.records.some((r) => r.msg === 'removed staging folders left by a crashed transcoder')).toBe(
+      true,
+    );
+  } finally {
+    watching = false;
+    await watcher;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await watch.close();
+    await bus.close();
+  }
+
+  expect(seen.staging).toBe(true);
+  expect(seen.partial).toEqual([]);
+  expect(await hlsFolderState(paths.dir)).toBe('complete');
+  expect(await fs.readdir(parent)).toEqual([path.basename(paths.dir)]);
+  expect(await decodeAll(paths.master)).toEqual({ exitCode: 0, stderr: '' });
+  expect(Math.abs((await durationOf(paths.master)) - (await durationOf(source)))).toBeLessThanOrEqual(0.5);
+}, 120_000);
