@@ -5,6 +5,11 @@ import type { LibraryStatus } from './library/library-probe.ts';
 export interface TickContext {
   /** Every library with this tick's probe result. Nothing destructive may touch a Stale one. */
   libraries: { library: LibraryRow; status: LibraryStatus }[];
+  /**
+   * Every Online library's scan on this tick ran to the end. When false, a new location of a
+   * moved file may not be in the database yet, so the orphan GC must not count this tick.
+   */
+  ingestScanned: boolean;
   /** Aborts when the watcher stops. */
   signal: AbortSignal;
 }

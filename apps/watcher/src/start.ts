@@ -6,10 +6,12 @@ import { configureSharp, ExiftoolProcess } from '@lumen/media';
 import type { Logger } from '@lumen/runtime';
 import type { Registry } from 'prom-client';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
-import type { LibraryStatus } from './library/library-probe.ts';
+import { LIBRARY_MARKER_FILE, type LibraryStatus } from './library/library-probe.ts';
 import { refreshLibraryStatus } from './library/library-status.ts';
+import { createMaintenanceMetrics } from './maintenance/maintenance-metrics.ts';
+import { createMaintenancePass } from './maintenance/maintenance-pass.ts';
 import type { MaintenancePass, TickContext } from './maintenance-hook.ts';
-import { scanLibrary } from './scan/library-scan.ts';
+import { type LibraryRef, scanLibrary } from './scan/library-scan.ts';
 import type { ScanSummary } from './scan/scan-progress.ts';
 import { TickLoop } from './tick-loop.ts';
 import { createWatcherMetrics } from './watcher-metrics.ts';
@@ -21,8 +23,17 @@ export interface WatcherDeps {
   logger: Logger;
   /** Where the watcher's metrics go (e.g. the API's registry in standalone); a new one by default. */
   registry?: Registry;
-  /** Run after ingest on every tick, in order (SPEC 3). None yet by default. */
+  /**
+   * Run after ingest on every tick, in order (SPEC 3). By default the whole maintenance pipeline
+   * (missing-file scan, back-ref refresh, orphan GC) as one pass, with its metrics on `registry`;
+   * give `[]` to run none.
+   */
   maintenance?: MaintenancePass[];
+  /**
+   * Previews kept waiting in memory at most (default 10 000); the rest stay pending in the
+   * database and are queued as the queue drains, a top-up per tick.
+   */
+  previewQueueLimit?: number;
 }
 
 export interface WatcherHandle {
@@ -55,7 +66,15 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
   const metrics = createWatcherMetrics(deps.registry);
   const libraries = new LibrariesRepository(deps.database.db);
   const imageExif = new ImageExifRepository(deps.database.db);
-  const maintenance = deps.maintenance ?? [];
+  const maintenance = deps.maintenance ?? [
+    createMaintenancePass({
+      db: deps.database.db,
+      config: env,
+      logger: deps.logger,
+      metrics: createMaintenanceMetrics(metrics.registry),
+      ...(env.REQUIRE_LIBRARY_MARKER ? { markerFile: LIBRARY_MARKER_FILE } : {}),
+    }),
+  ];
 
   const cores = os.availableParallelism();
   const concurrency = env.INGEST_CONCURRENCY ?? cores;
@@ -74,6 +93,7 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
     thumbSize: env.THUMB_SIZE,
     previewSize: env.PREVIEW_SIZE,
     exiftool,
+    ...(deps.previewQueueLimit === undefined ? {} : { maxPreviewQueue: deps.previewQueueLimit }),
   });
   metrics.setQueueSource(() => pipeline.stats());
 
@@ -99,12 +119,16 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
     }
 
     const scans: ScanSummary[] = [];
+    const online: LibraryRef[] = [];
+    /** Every Online library's scan ran to the end: only then may this tick feed the orphan GC. */
+    let ingestScanned = true;
     for (const { library, status } of probed) {
       if (signal.aborted) return;
       if (status !== 'online') {
         onlineLastTick.delete(library.id);
         continue;
       }
+      online.push(library);
       const startedAt = new Date();
       const kind = chooseScanKind({
         nowMs: startedAt.getTime(),
@@ -131,8 +155,10 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
         });
         scans.push(summary);
         if (summary.completed) await libraries.markScanned(library.id, kind, startedAt.toISOString());
+        else ingestScanned = false;
       } catch (err) {
         if (signal.aborted) return;
+        ingestScanned = false;
         // Scanned again from scratch next tick (a full scan, as after a Stale spell).
         onlineLastTick.delete(library.id);
         logger.error({ err, library: library.name, kind }, 'scan failed');
@@ -140,11 +166,18 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
     }
     lastScans = scans;
 
+    // Previews the queue had no room for (a big first scan) are fed in from the database.
+    try {
+      await pipeline.topUpPreviews(online);
+    } catch (err) {
+      logger.error({ err }, 'topping up the preview queue failed');
+    }
+
     // Maintenance pipeline (SPEC 3), after ingest: missing-file scan, back-ref refresh, orphan GC.
     for (const pass of maintenance) {
       if (signal.aborted) return;
       try {
-        await pass.run({ libraries: probed, signal });
+        await pass.run({ libraries: probed, ingestScanned, signal });
       } catch (err) {
         logger.error({ err, pass: pass.name }, 'maintenance pass failed');
       }

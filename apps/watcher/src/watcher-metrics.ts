@@ -9,6 +9,8 @@ export interface WatcherMetrics {
   filesIngested: Counter<'library' | 'result'>;
   /** Previews made. Labels: result (ready|unsupported|failed). */
   previews: Counter<'result'>;
+  /** Previews that did not fit in the preview queue (made later, from the database backlog). */
+  previewsDeferred: Counter<string>;
   /** Wall time of the last scan including its ingest. Labels: library, kind. */
   scanSeconds: Gauge<'library' | 'kind'>;
   /** Files per second of the last scan. Labels: library, kind. */
@@ -53,6 +55,11 @@ export function createWatcherMetrics(registry: Registry = new Registry()): Watch
       name: 'lumen_watcher_previews_total',
       help: 'Previews made, by result',
       labelNames: ['result'],
+      registers,
+    }),
+    previewsDeferred: new Counter({
+      name: 'lumen_watcher_previews_deferred_total',
+      help: 'Previews that did not fit in the preview queue; queued later from the database backlog',
       registers,
     }),
     scanSeconds: new Gauge({

@@ -99,6 +99,19 @@ describe('scanLibrary', () => {
     expect(full).toMatchObject({ comparedDirs: 2, new: 1, changed: 0 });
   });
 
+  it('a quick scan compares folders the database has no row in, even with old mtimes (moved in)', async () => {
+    copyIn(root, 'photo/exif-samples__Olympus_C8080WZ.jpg', 'moved/in/m.jpg');
+    for (const rel of ['moved/in/m.jpg', 'moved/in', 'moved']) age(rel);
+    const quick = await scan('quick', Date.now() - 60_000);
+    expect(quick).toMatchObject({ comparedDirs: 1, unknownDirs: 1, new: 1, changed: 0 });
+    expect(await imageExif.findByPath(library.id, 'moved/in/m.jpg')).toMatchObject({ thumb_status: 'ready' });
+    expect(await scan('quick', Date.now() - 60_000)).toMatchObject({
+      comparedDirs: 0,
+      unknownDirs: 0,
+      new: 0,
+    });
+  });
+
   it('a quick scan compares a directory when one of its files is newer than the cut-off', async () => {
     const cutoff = Date.now() - 60_000;
     fs.copyFileSync(

@@ -264,11 +264,16 @@ describe('runMaintenance', () => {
         { library: recent, status: 'online' as const },
         { library: archive, status: 'online' as const },
       ],
+      ingestScanned: true,
       signal: new AbortController().signal,
     };
 
     await pass.run(ctx);
     expect(pass.lastSummary()?.gc).toMatchObject({ pending: 1, hashesDeleted: 0 });
+    // A tick whose scans did not all finish does not count for the GC.
+    await pass.run({ ...ctx, ingestScanned: false });
+    expect(pass.lastSummary()?.gc).toBeUndefined();
+    expect(Object.keys(await derivedByHash()).sort()).toEqual([hash(1), hash(3)]);
     await pass.run(ctx);
     expect(pass.lastSummary()?.gc).toMatchObject({ hashesDeleted: 1 });
     expect(Object.keys(await derivedByHash())).toEqual([hash(3)]);

@@ -5,13 +5,16 @@ import { type Bus, createMemoryBus } from '@lumen/bus';
 import { type LibraryStatusEvent, type MediaIngestedEvent, parseConfig } from '@lumen/core';
 import { type Database, openDatabase } from '@lumen/db';
 import pino from 'pino';
-import { start, type WatcherHandle } from '../src/start.ts';
+import { start, type WatcherDeps, type WatcherHandle } from '../src/start.ts';
 
 export const CORPUS = '/work/shared/corpus';
 
 export interface Harness {
   base: string;
+  /** The root of the library `main`. */
   root: string;
+  /** Every library's root by name (`main` and the `extraLibraries`). */
+  roots: Record<string, string>;
   thumbnailsDir: string;
   database: Database;
   bus: Bus;
@@ -33,17 +36,28 @@ export function copyIn(root: string, corpusRel: string, relTarget: string): stri
 
 /** A watcher over a real temp library, a real SQLite file and the in-process bus. */
 export async function startHarness(opts: {
-  prepare: (root: string) => void | Promise<void>;
+  prepare: (root: string, roots: Record<string, string>) => void | Promise<void>;
   env?: Record<string, string>;
+  /** More libraries besides `main`, each with an empty root folder of its own. */
+  extraLibraries?: string[];
+  /** Passed on to `start`. */
+  deps?: Pick<WatcherDeps, 'maintenance' | 'previewQueueLimit'>;
 }): Promise<Harness> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lumen-watcher-'));
   const root = path.join(base, 'library');
   fs.mkdirSync(root);
-  await opts.prepare(root);
+  const roots: Record<string, string> = { main: root };
+  for (const name of opts.extraLibraries ?? []) {
+    roots[name] = path.join(base, name);
+    fs.mkdirSync(roots[name]);
+  }
+  await opts.prepare(root, roots);
   const config = parseConfig(
     {
       DATA_DIR: path.join(base, 'data'),
-      LIBRARIES: `main=${root}`,
+      LIBRARIES: Object.entries(roots)
+        .map(([name, libraryRoot]) => `${name}=${libraryRoot}`)
+        .join(','),
       WATCH_QUICK_INTERVAL_SECONDS: '0.3',
       WATCH_FULL_INTERVAL_SECONDS: '3600',
       INGEST_FILE_TIMEOUT_SECONDS: '30',
@@ -73,10 +87,11 @@ export async function startHarness(opts: {
       },
     },
   );
-  const watcher = await start({ config, database, bus, logger });
+  const watcher = await start({ config, database, bus, logger, ...opts.deps });
   return {
     base,
     root,
+    roots,
     thumbnailsDir: config.thumbnailsDir,
     database,
     bus,

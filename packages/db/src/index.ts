@@ -7,6 +7,12 @@ export {
   type OpenDatabaseOptions,
   openDatabase,
 } from './open-database.ts';
+export * from './repositories/favorites.repository.ts';
+export type {
+  FollowedEdit,
+  PendingPreview,
+  UpsertFollowingEditsResult,
+} from './repositories/image-exif.repository.ts';
 export {
   type DirectoryEntry,
   type ImageExifInput,
@@ -26,7 +32,10 @@ export {
   type ScanKind,
 } from './repositories/libraries.repository.ts';
 export * from './repositories/maintenance.repository.ts';
+export * from './repositories/memories.repository.ts';
+export * from './repositories/photos.repository.ts';
 export { type AppSettingRow, SettingsRepository } from './repositories/settings.repository.ts';
+export * from './repositories/tags.repository.ts';
 export {
   type CreateUserInput,
   type NewUser,

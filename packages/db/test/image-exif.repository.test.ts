@@ -1,6 +1,9 @@
+import SQLite from 'better-sqlite3';
+import { type CompiledQuery, Kysely, SqliteDialect, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type Database,
+  type DB,
   type ImageExifInput,
   ImageExifRepository,
   LibrariesRepository,
@@ -164,7 +167,8 @@ describe('ImageExifRepository reads', () => {
       file(archive.id, '2024/x.jpg'),
     ]);
     const listing = await images.listDirectory(main.id, '2024');
-    expect(listing.map((r) => r.rel_path)).toEqual(['2024/a.jpg', '2024/b.jpg']);
+    // By id (insertion order here), not by name: see the query-plan test below.
+    expect(listing.map((r) => r.rel_path)).toEqual(['2024/b.jpg', '2024/a.jpg']);
     expect(Object.keys(listing[0]!).sort()).toEqual(
       [
         'content_hash',
@@ -177,7 +181,7 @@ describe('ImageExifRepository reads', () => {
         'thumb_status',
       ].sort(),
     );
-    expect(listing[1]).toMatchObject({
+    expect(listing[0]).toMatchObject({
       file_name: 'b.jpg',
       size_bytes: 1000,
       mtime_ms: 1_714_000_000_000,
@@ -187,6 +191,67 @@ describe('ImageExifRepository reads', () => {
     });
     expect((await images.listDirectory(main.id, '')).map((r) => r.rel_path)).toEqual(['root.jpg']);
     expect(await images.listDirectory(main.id, 'gone')).toEqual([]);
+  });
+
+  it('listDirectory reads one folder through the (library_id, dir) index, not the whole library', async () => {
+    // 2,000 rows in 20 folders; ANALYZE as after a bulk load (the plan must hold with and without stats).
+    await images.upsert(
+      Array.from({ length: 2000 }, (_, i) => file(main.id, `d${i % 20}/f${String(i).padStart(5, '0')}.jpg`)),
+    );
+    const plans = [await listDirectoryPlan(main.id, 'd7')];
+    await sql`analyze`.execute(database.db);
+    plans.push(await listDirectoryPlan(main.id, 'd7'));
+    for (const plan of plans) {
+      expect(plan).toEqual([
+        'SEARCH image_exif USING INDEX image_exif_library_id_dir_idx (library_id=? AND dir=?)',
+      ]);
+    }
+    expect(await images.listDirectory(main.id, 'd7')).toHaveLength(100);
+  });
+
+  it('pendingPreviewsPage pages through rows with a thumbnail and no preview yet, by id', async () => {
+    const written = await images.upsert([
+      file(main.id, 'p1.jpg', { content_hash: hash(1), thumb_status: 'ready' }),
+      file(main.id, 'done.jpg', { content_hash: hash(2), thumb_status: 'ready', preview_status: 'ready' }),
+      file(archive.id, 'p2.jpg', { content_hash: hash(3), thumb_status: 'ready', orientation: 6 }),
+      file(main.id, 'no-thumb.jpg', { content_hash: hash(4) }),
+      file(main.id, 'broken.jpg', {
+        content_hash: hash(5),
+        thumb_status: 'failed',
+        preview_status: 'failed',
+      }),
+      file(main.id, 'p3.mp4', {
+        content_hash: hash(6),
+        thumb_status: 'ready',
+        media_type: 'video',
+        duration_sec: 2.5,
+      }),
+    ]);
+    const id = (rel: string) => written.find((w) => w.rel_path === rel)!.id;
+    const first = await images.pendingPreviewsPage(0, 2);
+    expect(first).toEqual([
+      {
+        id: id('p1.jpg'),
+        library_id: main.id,
+        rel_path: 'p1.jpg',
+        content_hash: hash(1),
+        media_type: 'photo',
+        orientation: null,
+        duration_sec: null,
+      },
+      {
+        id: id('p2.jpg'),
+        library_id: archive.id,
+        rel_path: 'p2.jpg',
+        content_hash: hash(3),
+        media_type: 'photo',
+        orientation: 6,
+        duration_sec: null,
+      },
+    ]);
+    const second = await images.pendingPreviewsPage(first[1]!.id, 2);
+    expect(second.map((r) => [r.rel_path, r.duration_sec])).toEqual([['p3.mp4', 2.5]]);
+    expect(await images.pendingPreviewsPage(second[0]!.id, 2)).toEqual([]);
   });
 
   it('knownDirs yields every distinct folder of one library, sorted, across pages', async () => {
@@ -285,3 +350,24 @@ describe('ImageExifRepository writes', () => {
     expect(await images.deleteByIds([])).toBe(0);
   });
 });
+
+/** EXPLAIN QUERY PLAN of exactly the statement `listDirectory` runs (captured from Kysely's log). */
+async function listDirectoryPlan(libraryId: number, dir: string): Promise<string[]> {
+  const sqlite = new SQLite(temp.file(), { readonly: true });
+  const queries: CompiledQuery[] = [];
+  const logged = new Kysely<DB>({
+    dialect: new SqliteDialect({ database: sqlite }),
+    log: (event) => {
+      queries.push(event.query);
+    },
+  });
+  try {
+    await new ImageExifRepository(logged).listDirectory(libraryId, dir);
+    expect(queries).toHaveLength(1);
+    const { sql: statement, parameters } = queries[0]!;
+    const rows = sqlite.prepare(`explain query plan ${statement}`).all(...parameters) as { detail: string }[];
+    return rows.map((row) => row.detail);
+  } finally {
+    await logged.destroy();
+  }
+}

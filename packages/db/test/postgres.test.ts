@@ -6,6 +6,7 @@ import {
   type Database,
   ImageExifRepository,
   LibrariesRepository,
+  migrationsFor,
   openDatabase,
   SettingsRepository,
   UsersRepository,
@@ -52,7 +53,7 @@ describe('Postgres', () => {
       const executed = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
         again.db,
       );
-      expect(executed.rows.map((r) => r.name)).toEqual(['0001-initial']);
+      expect(executed.rows.map((r) => r.name)).toEqual(Object.keys(migrationsFor('postgres')));
     } finally {
       await again.close();
     }

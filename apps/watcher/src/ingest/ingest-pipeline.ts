@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { Bus } from '@lumen/bus';
 import { type MediaIngestedEvent, parsePayload, subjects } from '@lumen/core';
 import type { DirectoryEntry, ImageExifRepository, ThumbStatus } from '@lumen/db';
@@ -27,7 +28,15 @@ export interface IngestPipelineOptions extends IngestFileSettings {
   fileTimeoutMs: number;
   /** Files waiting for the thumbnail lane before the scan waits. Default 4 x concurrency, at least 16. */
   maxQueued?: number;
+  /**
+   * Previews kept waiting in memory at most (default 10 000). More are left pending in the
+   * database and queued by `topUpPreviews` once the queue runs low.
+   */
+  maxPreviewQueue?: number;
 }
+
+/** Rows read per query when the preview queue is topped up from the database. */
+const PREVIEW_TOP_UP_PAGE_SIZE = 500;
 
 interface RowMeta {
   request: IngestRequest;
@@ -38,7 +47,9 @@ interface RowMeta {
  * The ingest side of the watcher: thumbnails-first work per file in the high lane (bounded
  * concurrency, per-file time limit), rows batched into upsert transactions, `media.ingested` per
  * new or changed file once its row is written (files with a thumbnail only: an unreadable file
- * has nothing for the transcoder or the face pass), and previews in the low lane.
+ * has nothing for the transcoder or the face pass), and previews in the low lane. The low lane
+ * is bounded; previews that do not fit stay pending in the database and `topUpPreviews` (every
+ * tick) feeds them in as the lane drains.
  */
 export class IngestPipeline implements IngestSink {
   private readonly scheduler: WorkScheduler;
@@ -53,11 +64,20 @@ export class IngestPipeline implements IngestSink {
   /** Files being ingested right now (the high lane's share of the running tasks). */
   private runningFiles = 0;
   private closed = false;
+  /** Previews queued or running, by `previewKey`: never queued twice. */
+  private readonly queuedPreviews = new Set<string>();
+  /** Previews turned away by a full preview lane (they stay pending in the database). */
+  private previewsDeferred = 0;
+  /** Some pending preview may be in the database only: `topUpPreviews` has work. */
+  private previewBacklog = false;
+  /** Where the next top-up continues (an image_exif id; 0 = the beginning). */
+  private previewCursor = 0;
 
   constructor(private readonly opts: IngestPipelineOptions) {
     this.logger = opts.logger;
     this.scheduler = new WorkScheduler({
       concurrency: opts.concurrency,
+      ...(opts.maxPreviewQueue === undefined ? {} : { maxLowPending: opts.maxPreviewQueue }),
       onError: (err) => this.logger.error({ err }, 'ingest task failed'),
     });
     this.writer = new IngestRowWriter<RowMeta>({
@@ -69,13 +89,61 @@ export class IngestPipeline implements IngestSink {
   }
 
   /** Queue sizes, for metrics and tests. */
-  stats(): { thumbnailQueue: number; previewQueue: number; running: number; outstanding: number } {
+  stats(): {
+    thumbnailQueue: number;
+    previewQueue: number;
+    running: number;
+    outstanding: number;
+    previewsDeferred: number;
+  } {
     return {
       thumbnailQueue: this.scheduler.pendingHigh,
       previewQueue: this.scheduler.pendingLow,
       running: this.scheduler.active,
       outstanding: this.outstanding,
+      previewsDeferred: this.previewsDeferred,
     };
+  }
+
+  /**
+   * Refill the preview lane from the database once it is at most half full, when previews were
+   * turned away because it was full: rows with a thumbnail and a pending preview, a page at a time
+   * behind a cursor that wraps, from the given (Online) libraries only. A sweep from the first row
+   * to the last that turns nothing away clears the backlog. Returns how many previews it queued.
+   */
+  async topUpPreviews(libraries: readonly LibraryRef[]): Promise<number> {
+    const cap = this.scheduler.maxLowPending;
+    if (this.closed || !this.previewBacklog || this.scheduler.pendingLow > cap / 2) return 0;
+    const online = new Map(libraries.map((library) => [library.id, library]));
+    const deferredBefore = this.previewsDeferred;
+    const fromStart = this.previewCursor === 0;
+    let queued = 0;
+    for (;;) {
+      const room = cap - this.scheduler.pendingLow;
+      if (room <= 0 || this.closed) return queued;
+      const limit = Math.min(room, PREVIEW_TOP_UP_PAGE_SIZE);
+      const page = await this.opts.imageExif.pendingPreviewsPage(this.previewCursor, limit);
+      for (const row of page) {
+        this.previewCursor = row.id;
+        const library = online.get(row.library_id);
+        if (!library || !row.content_hash) continue;
+        if (this.queuedPreviews.has(previewKey(row.id, row.content_hash))) continue;
+        const source: PreviewSource = {
+          absPath: path.join(library.root, row.rel_path),
+          contentHash: row.content_hash,
+          // kind left out: the renderer types the file by its content
+          orientation: row.orientation,
+          durationSec: row.duration_sec,
+        };
+        if (this.queuePreview(row.id, library, row.rel_path, source)) queued++;
+      }
+      if (page.length < limit) {
+        this.previewCursor = 0;
+        if (fromStart && this.previewsDeferred === deferredBefore) this.previewBacklog = false;
+        if (queued > 0) this.logger.info({ queued }, 'previews queued from the backlog');
+        return queued;
+      }
+    }
   }
 
   submit(request: IngestRequest): void {
@@ -149,6 +217,7 @@ export class IngestPipeline implements IngestSink {
     this.abort.abort(new Error('watcher stopping'));
     const droppedFiles = this.scheduler.clearHigh();
     const droppedPreviews = this.scheduler.clearLow();
+    this.queuedPreviews.clear();
     this.outstanding -= droppedFiles;
     this.notifyOutstanding();
     let timer: NodeJS.Timeout | undefined;
@@ -263,9 +332,29 @@ export class IngestPipeline implements IngestSink {
     }
   }
 
-  private queuePreview(id: number, library: LibraryRef, relPath: string, source: PreviewSource): void {
-    if (this.closed) return;
-    this.scheduler.runLow(() => this.runPreview(id, library, relPath, source));
+  /**
+   * Queue a preview unless it is queued already. Returns false when the preview lane is full: the
+   * row stays pending and `topUpPreviews` queues it later.
+   */
+  private queuePreview(id: number, library: LibraryRef, relPath: string, source: PreviewSource): boolean {
+    if (this.closed) return false;
+    const key = previewKey(id, source.contentHash);
+    if (this.queuedPreviews.has(key)) return true;
+    const accepted = this.scheduler.runLow(async () => {
+      try {
+        await this.runPreview(id, library, relPath, source);
+      } finally {
+        this.queuedPreviews.delete(key);
+      }
+    });
+    if (accepted) {
+      this.queuedPreviews.add(key);
+      return true;
+    }
+    this.previewsDeferred++;
+    this.previewBacklog = true;
+    this.opts.metrics.previewsDeferred.inc();
+    return false;
   }
 
   private async runPreview(
@@ -315,6 +404,11 @@ export class IngestPipeline implements IngestSink {
       this.logger.error({ err, path: relPath }, 'recording the preview status failed');
     }
   }
+}
+
+/** A queued preview: the row and the content it is for (a file rewritten meanwhile gets another). */
+function previewKey(id: number, contentHash: string): string {
+  return `${id}\u0000${contentHash}`;
 }
 
 /** `work`, or a rejection with the signal's reason once it aborts (the work itself is not stopped). */

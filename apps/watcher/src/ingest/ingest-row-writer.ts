@@ -1,4 +1,4 @@
-import type { ImageExifInput, ImageExifRepository } from '@lumen/db';
+import type { FollowedEdit, ImageExifInput, ImageExifRepository } from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
 
 /** A row waiting to be written, with whatever the caller needs once it has its id. */
@@ -24,7 +24,9 @@ export interface IngestRowWriterOptions<M> {
 
 /**
  * Batches ingest results into one upsert transaction per flush (default every 50 rows or
- * 250 ms): SQLite writes one transaction of 50 rows far faster than 50 autocommits.
+ * 250 ms): SQLite writes one transaction of 50 rows far faster than 50 autocommits. Rows whose
+ * content hash changed in place take the derived rows of their old hash along (see
+ * `ImageExifRepository.upsertFollowingEdits` and docs/operations.md, "What follows an edited file").
  * A failed flush is logged and its rows dropped: no row means the next full scan finds the
  * files again as new.
  */
@@ -83,7 +85,12 @@ export class IngestRowWriter<M> {
   private async write(batch: PendingRow<M>[]): Promise<void> {
     let written: WrittenRow<M>[];
     try {
-      const result = await this.opts.imageExif.upsert(batch.map((p) => p.row));
+      // A file rewritten in place (new hash at the same path) takes its tags, favorites, faces and
+      // insights along, in the same transaction as its row.
+      const { written: result, edits } = await this.opts.imageExif.upsertFollowingEdits(
+        batch.map((p) => p.row),
+      );
+      for (const edit of edits) logFollowedEdit(this.opts.logger, edit);
       const ids = new Map(result.map((r) => [`${r.library_id}\u0000${r.rel_path}`, r.id]));
       written = [];
       for (const p of batch) {
@@ -103,4 +110,25 @@ export class IngestRowWriter<M> {
       this.opts.logger.error({ err }, 'after-write step of ingested rows failed');
     }
   }
+}
+
+function logFollowedEdit(logger: Logger, edit: FollowedEdit): void {
+  const { result } = edit;
+  const where = {
+    libraryId: edit.libraryId,
+    path: edit.relPath,
+    oldHash: edit.oldHash,
+    newHash: edit.newHash,
+  };
+  if (result.oldHashLivesOn) {
+    logger.info(where, 'file edited in place; its old content lives on elsewhere and keeps its derived rows');
+    return;
+  }
+  const moved = Object.values(result.rekeyed).reduce((sum, n) => sum + n, 0);
+  const dropped = Object.values(result.dropped).reduce((sum, n) => sum + n, 0);
+  if (moved + dropped === 0) return;
+  logger.info(
+    { ...where, rekeyed: result.rekeyed, dropped: result.dropped },
+    'file edited in place: its tags, favorites, faces and insights follow the new content',
+  );
 }

@@ -15,7 +15,8 @@ export interface WorkSchedulerOptions {
 
 export class WorkScheduler {
   readonly concurrency: number;
-  private readonly maxLowPending: number;
+  /** Low-priority tasks kept waiting at most. */
+  readonly maxLowPending: number;
   private readonly onError: (err: unknown) => void;
   private readonly high: Task[] = [];
   private readonly low: Task[] = [];

@@ -41,6 +41,7 @@ export function createMaintenancePass(deps: MaintenancePassDeps): PipelineMainte
         config: deps.config,
         gcRunner,
         logger,
+        ingestScanned: ctx.ingestScanned,
         signal: ctx.signal,
         ...(deps.metrics ? { metrics: deps.metrics } : {}),
         ...(deps.markerFile ? { markerFile: deps.markerFile } : {}),

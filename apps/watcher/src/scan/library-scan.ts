@@ -66,7 +66,8 @@ export interface ScanLibraryOptions {
 
 /**
  * Scan one library: walk it in a worker thread, compare each directory's media files with the
- * database in one query (quick scans: only directories touched since `changedSinceMs`), and send
+ * database in one query (quick scans: only directories touched since `changedSinceMs`, and those
+ * the database holds no row for, e.g. a folder moved in with its old mtimes), and send
  * new and changed files to ingest. Waits until those files are ingested. Never deletes rows.
  */
 export async function scanLibrary(opts: ScanLibraryOptions): Promise<ScanSummary> {
@@ -76,6 +77,8 @@ export async function scanLibrary(opts: ScanLibraryOptions): Promise<ScanSummary
   const counts = progress.counts;
   let completed = false;
   let summary: ScanSummary | undefined;
+  /** Quick scans: the folders the database holds rows in, loaded when first needed. */
+  let knownDirs: Set<string> | undefined;
   try {
     const walk = walkDirectories(library.root, {
       signal: opts.signal,
@@ -100,10 +103,19 @@ export async function scanLibrary(opts: ScanLibraryOptions): Promise<ScanSummary
       counts.dirs++;
       counts.seen += event.files.length;
       metrics.filesSeen.inc({ library: library.name, kind }, event.files.length);
-      if (kind === 'quick' && !directoryChangedSince(event.dirMtimeMs, event.files, opts.changedSinceMs))
-        continue;
       const media = event.files.filter((f) => mediaTypeFromExtension(f.name) !== undefined);
       if (media.length === 0) continue;
+      if (kind === 'quick' && !directoryChangedSince(event.dirMtimeMs, event.files, opts.changedSinceMs)) {
+        // A folder moved in (`mv recent/2024-trip archive/`) keeps its own mtime and its files'
+        // mtimes: only its parent's changes. A folder with media the database has no row for is
+        // compared anyway, so a move is ingested now, not at the next full scan (meanwhile the
+        // missing-file scan would delete the old rows and the GC their tags). The known folders
+        // are read once per scan, when first needed: one pass over the (library_id, dir) index
+        // costs less than a query per folder.
+        knownDirs ??= await loadKnownDirs(imageExif, library.id);
+        if (knownDirs.has(event.dir)) continue;
+        counts.unknownDirs++;
+      }
       counts.comparedDirs++;
       await compareDirectory(opts, progress, event.dir, media, imageExif);
       await sink.waitForRoom();
@@ -116,6 +128,13 @@ export async function scanLibrary(opts: ScanLibraryOptions): Promise<ScanSummary
     metrics.scanFilesPerSecond.set({ library: library.name, kind }, summary.filesPerSecond);
   }
   return summary;
+}
+
+/** Every folder of the library that has rows (memory: one string per folder, not per file). */
+async function loadKnownDirs(imageExif: ImageExifRepository, libraryId: number): Promise<Set<string>> {
+  const dirs = new Set<string>();
+  for await (const dir of imageExif.knownDirs(libraryId)) dirs.add(dir);
+  return dirs;
 }
 
 async function compareDirectory(

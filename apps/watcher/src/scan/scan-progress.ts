@@ -9,6 +9,8 @@ export interface ScanCounts {
   /** Directories listed / compared with the database. */
   dirs: number;
   comparedDirs: number;
+  /** Quick scans: directories compared only because the database had no row in them (moved in). */
+  unknownDirs: number;
   /** Files found new / changed / sent again because their earlier result was lost (full scans). */
   new: number;
   changed: number;
@@ -37,6 +39,7 @@ export class ScanProgress {
     seen: 0,
     dirs: 0,
     comparedDirs: 0,
+    unknownDirs: 0,
     new: 0,
     changed: 0,
     retried: 0,

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import { initialMigration } from './0001-initial.ts';
+import { photoQueryIndexesMigration } from './0002-photo-query-indexes.ts';
 import type { DatabaseKind } from './dialect-columns.ts';
 
 /**
@@ -9,5 +10,6 @@ import type { DatabaseKind } from './dialect-columns.ts';
 export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
   return {
     '0001-initial': initialMigration(kind),
+    '0002-photo-query-indexes': photoQueryIndexesMigration(),
   };
 }

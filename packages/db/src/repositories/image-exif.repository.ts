@@ -1,6 +1,7 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { DB, ImageExif } from '../schema.generated.ts';
 import { chunk, IN_LIST_CHUNK_SIZE, MAX_BOUND_VARIABLES } from './chunks.ts';
+import { MaintenanceRepository, type RekeyResult } from './maintenance.repository.ts';
 
 export type ImageExifRow = Selectable<ImageExif>;
 export type NewImageExif = Insertable<ImageExif>;
@@ -23,6 +24,27 @@ export type DirectoryEntry = Pick<
 
 /** Where an upserted row ended up. */
 export type UpsertedImage = Pick<ImageExifRow, 'id' | 'library_id' | 'rel_path'>;
+
+/** A row whose content hash changed in place, and what became of the derived rows of its old hash. */
+export interface FollowedEdit {
+  libraryId: number;
+  relPath: string;
+  oldHash: string;
+  newHash: string;
+  result: RekeyResult;
+}
+
+export interface UpsertFollowingEditsResult {
+  written: UpsertedImage[];
+  /** One entry per row whose stored content hash was replaced by a different one. */
+  edits: FollowedEdit[];
+}
+
+/** A row whose thumbnail is made and whose preview is not (the preview lane's backlog). */
+export type PendingPreview = Pick<
+  ImageExifRow,
+  'id' | 'library_id' | 'rel_path' | 'content_hash' | 'media_type' | 'orientation' | 'duration_sec'
+>;
 
 /** Every column `upsert` writes, in table order; the check below keeps it in step with the schema. */
 const INPUT_COLUMNS = [
@@ -84,14 +106,19 @@ const DIRECTORY_ENTRY_COLUMNS = [
 export class ImageExifRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
-  /** The rows of one folder (`dir` as stored: '' for the library root), in one query. */
+  /**
+   * The rows of one folder (`dir` as stored: '' for the library root), in one query, by id. Ordered
+   * by id, not by name: the (library_id, dir) index holds its entries in id order, so it serves the
+   * whole query; ORDER BY rel_path made SQLite walk the (library_id, rel_path) index instead, i.e.
+   * the whole library for every folder.
+   */
   async listDirectory(libraryId: number, dir: string): Promise<DirectoryEntry[]> {
     return this.db
       .selectFrom('image_exif')
       .select(DIRECTORY_ENTRY_COLUMNS)
       .where('library_id', '=', libraryId)
       .where('dir', '=', dir)
-      .orderBy('rel_path')
+      .orderBy('id')
       .execute();
   }
 
@@ -127,29 +154,33 @@ export class ImageExifRepository {
    */
   async upsert(rows: readonly ImageExifInput[]): Promise<UpsertedImage[]> {
     if (rows.length === 0) return [];
-    const now = new Date().toISOString();
-    const byKey = new Map<string, NewImageExif>();
-    for (const row of rows) byKey.set(`${row.library_id}\u0000${row.rel_path}`, toFullRow(row, now));
-    const uniqueRows = [...byKey.values()];
+    const uniqueRows = uniqueFullRows(rows);
+    return this.db.transaction().execute((trx) => writeRows(trx, uniqueRows));
+  }
 
+  /**
+   * `upsert`, for ingest: in the same transaction, a row whose stored content hash is replaced by a
+   * different one (the file was edited in place) takes the derived rows of its old hash along
+   * (`MaintenanceRepository.rekeyDerivedRows`: tags, favorites, faces, insights follow unless the
+   * old content still lives at another location). Rows with no stored hash or no new hash are
+   * written as `upsert` writes them.
+   */
+  async upsertFollowingEdits(rows: readonly ImageExifInput[]): Promise<UpsertFollowingEditsResult> {
+    if (rows.length === 0) return { written: [], edits: [] };
+    const uniqueRows = uniqueFullRows(rows);
     return this.db.transaction().execute(async (trx) => {
-      const written: UpsertedImage[] = [];
-      for (const part of chunk(uniqueRows, UPSERT_ROWS_PER_STATEMENT)) {
-        const result = await trx
-          .insertInto('image_exif')
-          .values(part)
-          .onConflict((oc) =>
-            oc.columns(['library_id', 'rel_path']).doUpdateSet((eb) => {
-              const set: Record<string, unknown> = {};
-              for (const column of UPDATE_COLUMNS) set[column] = eb.ref(`excluded.${column}`);
-              return set as Partial<NewImageExif>;
-            }),
-          )
-          .returning(['id', 'library_id', 'rel_path'])
-          .execute();
-        written.push(...result);
+      const previous = await storedHashes(trx, uniqueRows);
+      const written = await writeRows(trx, uniqueRows);
+      const maintenance = new MaintenanceRepository(trx);
+      const edits: FollowedEdit[] = [];
+      for (const row of uniqueRows) {
+        const oldHash = previous.get(rowKey(row));
+        const newHash = row.content_hash;
+        if (!oldHash || !newHash || oldHash === newHash) continue;
+        const result = await maintenance.rekeyDerivedRows(row.library_id, row.rel_path, oldHash, newHash);
+        edits.push({ libraryId: row.library_id, relPath: row.rel_path, oldHash, newHash, result });
       }
-      return written;
+      return { written, edits };
     });
   }
 
@@ -204,6 +235,24 @@ export class ImageExifRepository {
     return Number(result.numUpdatedRows);
   }
 
+  /**
+   * Up to `limit` rows, of any library, with id > afterId whose thumbnail is ready and whose preview
+   * is still pending, by id: the preview backlog, worked off a page at a time behind a cursor. Walks
+   * the primary key (no index on the statuses), so a sweep of the whole table costs one table scan.
+   */
+  async pendingPreviewsPage(afterId: number, limit: number): Promise<PendingPreview[]> {
+    return this.db
+      .selectFrom('image_exif')
+      .select(['id', 'library_id', 'rel_path', 'content_hash', 'media_type', 'orientation', 'duration_sec'])
+      .where('id', '>', afterId)
+      .where('thumb_status', '=', 'ready')
+      .where('preview_status', '=', 'pending')
+      .where('content_hash', 'is not', null)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+
   /** Up to `limit` rows of a library with id > afterId, by id (the missing-file scan's cursor). */
   async pageForMissingScan(
     libraryId: number,
@@ -241,6 +290,63 @@ export class ImageExifRepository {
       .executeTakeFirstOrThrow();
     return Number(row.count);
   }
+}
+
+function rowKey(row: { library_id: number; rel_path: string }): string {
+  return `${row.library_id}\u0000${row.rel_path}`;
+}
+
+/** Full rows, the last one winning for a (library_id, rel_path) given twice. */
+function uniqueFullRows(rows: readonly ImageExifInput[]): NewImageExif[] {
+  const now = new Date().toISOString();
+  const byKey = new Map<string, NewImageExif>();
+  for (const row of rows) byKey.set(rowKey(row), toFullRow(row, now));
+  return [...byKey.values()];
+}
+
+/** The multi-row INSERT ... ON CONFLICT DO UPDATE of `upsert`, in statements of bounded size. */
+async function writeRows(trx: Kysely<DB>, rows: readonly NewImageExif[]): Promise<UpsertedImage[]> {
+  const written: UpsertedImage[] = [];
+  for (const part of chunk(rows, UPSERT_ROWS_PER_STATEMENT)) {
+    const result = await trx
+      .insertInto('image_exif')
+      .values(part)
+      .onConflict((oc) =>
+        oc.columns(['library_id', 'rel_path']).doUpdateSet((eb) => {
+          const set: Record<string, unknown> = {};
+          for (const column of UPDATE_COLUMNS) set[column] = eb.ref(`excluded.${column}`);
+          return set as Partial<NewImageExif>;
+        }),
+      )
+      .returning(['id', 'library_id', 'rel_path'])
+      .execute();
+    written.push(...result);
+  }
+  return written;
+}
+
+/** The stored content hashes of these locations (absent: no row, or no hash), keyed by `rowKey`. */
+async function storedHashes(trx: Kysely<DB>, rows: readonly NewImageExif[]): Promise<Map<string, string>> {
+  const pathsByLibrary = new Map<number, string[]>();
+  for (const row of rows) {
+    const paths = pathsByLibrary.get(row.library_id) ?? [];
+    paths.push(row.rel_path);
+    pathsByLibrary.set(row.library_id, paths);
+  }
+  const hashes = new Map<string, string>();
+  for (const [libraryId, paths] of pathsByLibrary) {
+    for (const part of chunk(paths, IN_LIST_CHUNK_SIZE)) {
+      const found = await trx
+        .selectFrom('image_exif')
+        .select(['library_id', 'rel_path', 'content_hash'])
+        .where('library_id', '=', libraryId)
+        .where('rel_path', 'in', part)
+        .where('content_hash', 'is not', null)
+        .execute();
+      for (const row of found) if (row.content_hash) hashes.set(rowKey(row), row.content_hash);
+    }
+  }
+  return hashes;
 }
 
 /**

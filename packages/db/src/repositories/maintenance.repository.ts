@@ -17,6 +17,19 @@ export interface BackRefRefreshOptions {
 const DEFAULT_BACKREF_BATCH = 1000;
 const DEFAULT_BACKREF_MAX_BATCHES = 100;
 
+/** What `rekeyDerivedRows` did. */
+export interface RekeyResult {
+  /** Another `image_exif` row still has the old hash: nothing was changed (the rows stay with it). */
+  oldHashLivesOn: boolean;
+  /** Rows moved to the new hash (and to the edited file's location), per table. */
+  rekeyed: DerivedCounts;
+  /**
+   * Rows deleted because the new hash already had their like: the same tag, the same user's
+   * favorite, or (faces) its own detections, which win over auto faces found on the old content.
+   */
+  dropped: DerivedCounts;
+}
+
 export function emptyDerivedCounts(): DerivedCounts {
   return { tagged_photo: 0, favorites: 0, face_detections: 0, photo_insights: 0 };
 }
@@ -124,24 +137,34 @@ export class MaintenanceRepository {
           counts[table] += Number(result.numDeletedRows);
         }
       }
-      if (counts.face_detections > 0) {
-        await trx
-          .updateTable('persons')
-          .set({ cover_face_id: null })
-          .where('cover_face_id', 'is not', null)
-          .where(({ not, exists, selectFrom }) =>
-            not(
-              exists(
-                selectFrom('face_detections as f')
-                  .select('f.id')
-                  .whereRef('f.id', '=', 'persons.cover_face_id'),
-              ),
-            ),
-          )
-          .execute();
-      }
+      if (counts.face_detections > 0) await clearMissingCoverFaces(trx);
       return counts;
     });
+  }
+
+  /**
+   * A file at `(libraryId, relPath)` was edited in place: its content hash went from `oldHash` to
+   * `newHash` (the caller has already stored the new hash, in the same transaction when it is one).
+   * Unless some `image_exif` row still has `oldHash` (the old content lives on elsewhere, and the
+   * derived rows stay with it), every derived row of `oldHash`, wherever it points, moves to
+   * `newHash` at this location:
+   * - tags and favorites follow; one the new hash already has (UNIQUE(tag_id, content_hash),
+   *   UNIQUE(user_id, content_hash)) is kept and the old duplicate deleted;
+   * - insights follow; when the new hash already has a current insight, the moved ones become
+   *   history (is_current = 0);
+   * - faces follow, boxes and person bindings as they were (most in-place rewrites only change
+   *   metadata); when the new hash already has detections of its own, those win: the old auto
+   *   faces are deleted and only manual ones follow. A person whose cover face went loses its cover.
+   * Runs in the caller's transaction, or in one of its own. Returns what moved and what was dropped.
+   */
+  async rekeyDerivedRows(
+    libraryId: number,
+    relPath: string,
+    oldHash: string,
+    newHash: string,
+  ): Promise<RekeyResult> {
+    const run = (db: Kysely<DB>) => rekey(db, libraryId, relPath, oldHash, newHash);
+    return this.db.isTransaction ? run(this.db) : this.db.transaction().execute(run);
   }
 
   /**
@@ -196,4 +219,110 @@ export class MaintenanceRepository {
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
   }
+}
+
+async function rekey(
+  db: Kysely<DB>,
+  libraryId: number,
+  relPath: string,
+  oldHash: string,
+  newHash: string,
+): Promise<RekeyResult> {
+  const result: RekeyResult = {
+    oldHashLivesOn: false,
+    rekeyed: emptyDerivedCounts(),
+    dropped: emptyDerivedCounts(),
+  };
+  if (oldHash === newHash) return result;
+  const elsewhere = await db
+    .selectFrom('image_exif')
+    .select('id')
+    .where('content_hash', '=', oldHash)
+    .limit(1)
+    .executeTakeFirst();
+  if (elsewhere) return { ...result, oldHashLivesOn: true };
+  const moveTo = { content_hash: newHash, library_id: libraryId, rel_path: relPath };
+
+  const duplicateTags = await db
+    .deleteFrom('tagged_photo')
+    .where('content_hash', '=', oldHash)
+    .where('tag_id', 'in', (eb) =>
+      eb.selectFrom('tagged_photo as n').select('n.tag_id').where('n.content_hash', '=', newHash),
+    )
+    .executeTakeFirst();
+  result.dropped.tagged_photo = Number(duplicateTags.numDeletedRows);
+  const tags = await db
+    .updateTable('tagged_photo')
+    .set(moveTo)
+    .where('content_hash', '=', oldHash)
+    .executeTakeFirst();
+  result.rekeyed.tagged_photo = Number(tags.numUpdatedRows);
+
+  const duplicateFavorites = await db
+    .deleteFrom('favorites')
+    .where('content_hash', '=', oldHash)
+    .where('user_id', 'in', (eb) =>
+      eb.selectFrom('favorites as n').select('n.user_id').where('n.content_hash', '=', newHash),
+    )
+    .executeTakeFirst();
+  result.dropped.favorites = Number(duplicateFavorites.numDeletedRows);
+  const favorites = await db
+    .updateTable('favorites')
+    .set(moveTo)
+    .where('content_hash', '=', oldHash)
+    .executeTakeFirst();
+  result.rekeyed.favorites = Number(favorites.numUpdatedRows);
+
+  const currentInsight = await db
+    .selectFrom('photo_insights')
+    .select('id')
+    .where('content_hash', '=', newHash)
+    .where('is_current', '=', 1)
+    .limit(1)
+    .executeTakeFirst();
+  const insights = await db
+    .updateTable('photo_insights')
+    .set(currentInsight ? { ...moveTo, is_current: 0 } : moveTo)
+    .where('content_hash', '=', oldHash)
+    .executeTakeFirst();
+  result.rekeyed.photo_insights = Number(insights.numUpdatedRows);
+
+  const ownFaces = await db
+    .selectFrom('face_detections')
+    .select('id')
+    .where('content_hash', '=', newHash)
+    .limit(1)
+    .executeTakeFirst();
+  if (ownFaces) {
+    const autoFaces = await db
+      .deleteFrom('face_detections')
+      .where('content_hash', '=', oldHash)
+      .where('source', '<>', 'manual')
+      .executeTakeFirst();
+    result.dropped.face_detections = Number(autoFaces.numDeletedRows);
+    if (result.dropped.face_detections > 0) await clearMissingCoverFaces(db);
+  }
+  const faces = await db
+    .updateTable('face_detections')
+    .set(moveTo)
+    .where('content_hash', '=', oldHash)
+    .executeTakeFirst();
+  result.rekeyed.face_detections = Number(faces.numUpdatedRows);
+  return result;
+}
+
+/** A person whose cover face no longer exists loses its cover. */
+async function clearMissingCoverFaces(db: Kysely<DB>): Promise<void> {
+  await db
+    .updateTable('persons')
+    .set({ cover_face_id: null })
+    .where('cover_face_id', 'is not', null)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('face_detections as f').select('f.id').whereRef('f.id', '=', 'persons.cover_face_id'),
+        ),
+      ),
+    )
+    .execute();
 }

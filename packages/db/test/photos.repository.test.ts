@@ -1,0 +1,345 @@
+import {
+  PHOTO_SORTS,
+  type PhotoFilters,
+  type PhotoSearch,
+  type PhotoSort,
+  photosQuerySchema,
+} from '@lumen/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Database, ImageExifRepository, type PhotoItem, PhotosRepository } from '../src/index.ts';
+import { escapeLike } from '../src/repositories/photo-filters.ts';
+import {
+  destination,
+  hash,
+  PARIS,
+  referenceFilter,
+  referenceSort,
+  type SeededLibrary,
+  seedPhotoLibrary,
+  toImageRow,
+} from './photo-fixtures.ts';
+import { ENGINES, openEngine } from './test-engines.ts';
+
+describe('escapeLike', () => {
+  it.each([
+    ['plain', 'plain'],
+    ['100%', '100\\%'],
+    ['a_b', 'a\\_b'],
+    ['back\\slash', 'back\\\\slash'],
+    ['%_\\', '\\%\\_\\\\'],
+  ])('%j -> %j', (input, expected) => {
+    expect(escapeLike(input)).toBe(expected);
+  });
+});
+
+const PLANS = ENGINES.flatMap((engine) => [
+  { engine, plan: 'default plan', sortIndexMinMatches: undefined },
+  { engine, plan: 'sort-index plan', sortIndexMinMatches: 0 },
+]);
+
+describe.each(PLANS)('PhotosRepository on $engine, $plan', ({ engine, sortIndexMinMatches }) => {
+  let database: Database;
+  let cleanup: () => Promise<void>;
+  let seed: SeededLibrary;
+  let photos: PhotosRepository;
+  let all: number[];
+
+  beforeAll(async () => {
+    ({ database, cleanup } = await openEngine(engine));
+    seed = await seedPhotoLibrary(database);
+    photos = new PhotosRepository(database.db, database.kind, { sortIndexMinMatches });
+    all = [seed.libraries.main, seed.libraries.archive];
+  });
+  afterAll(() => cleanup?.());
+
+  /** Every page of a search, following nextCursor; checks each page's total and size. */
+  async function collect(search: PhotoSearch): Promise<{ items: PhotoItem[]; pages: number; total: number }> {
+    const items: PhotoItem[] = [];
+    let cursor: PhotoSearch['cursor'];
+    let pages = 0;
+    let total = -1;
+    for (;;) {
+      const page = await photos.search({ ...search, ...(cursor ? { cursor } : {}) });
+      pages++;
+      expect(page.items.length).toBeLessThanOrEqual(search.limit);
+      if (total === -1) total = page.total;
+      expect(page.total).toBe(total);
+      items.push(...page.items);
+      if (page.nextCursor === null) break;
+      expect(page.items).toHaveLength(search.limit);
+      // Round-trip through the HTTP schema, as a client would send it back.
+      const query = photosQuerySchema.parse({ sort: search.sort, cursor: page.nextCursor });
+      cursor = query.cursor;
+      expect(pages).toBeLessThan(100);
+    }
+    return { items, pages, total };
+  }
+
+  const paths = (items: { library_id: number; rel_path: string }[]) =>
+    items.map((item) => `${item.library_id === seed.libraries.main ? 'main' : 'archive'}:${item.rel_path}`);
+
+  type Case = [string, (s: SeededLibrary) => Omit<PhotoFilters, 'libraryIds'> & { libraryIds?: number[] }];
+  const cases: Case[] = [
+    ['no filter', () => ({})],
+    ['one library', (s) => ({ libraryIds: [s.libraries.archive] })],
+    ['no library', () => ({ libraryIds: [] })],
+    ['root folder only', () => ({ folder: { dir: '', recursive: false } })],
+    ['root folder, recursive', () => ({ folder: { dir: '', recursive: true } })],
+    ['folder 2024', () => ({ folder: { dir: '2024', recursive: false } })],
+    ['folder 2024, recursive (not 2024x)', () => ({ folder: { dir: '2024', recursive: true } })],
+    [
+      'folder 2024/summer, recursive (not 2024/Summer)',
+      () => ({ folder: { dir: '2024/summer', recursive: true } }),
+    ],
+    [
+      'folder 100%_done, recursive (LIKE wildcards are literal)',
+      () => ({ folder: { dir: '100%_done', recursive: true } }),
+    ],
+    ['folder a_b, recursive', () => ({ folder: { dir: 'a_b', recursive: true } })],
+    ['folder a, recursive (no such folder)', () => ({ folder: { dir: 'a', recursive: true } })],
+    ['camera make, any case', () => ({ cameraMake: 'canon' })],
+    ['camera make and model', () => ({ cameraMake: 'CANON', cameraModel: 'EOS R5' })],
+    ['lens', () => ({ lens: 'FE 35MM F1.8' })],
+    ['GPS 10 km around Paris', () => ({ gps: { ...PARIS, radiusKm: 10 } })],
+    ['GPS 0.001 km around Paris', () => ({ gps: { ...PARIS, radiusKm: 0.001 } })],
+    ['GPS 60 km around Paris', () => ({ gps: { ...PARIS, radiusKm: 60 } })],
+    ['GPS across the antimeridian', () => ({ gps: { lat: -17.8, lon: 179.99, radiusKm: 5 } })],
+    ['GPS across the antimeridian, west side', () => ({ gps: { lat: -17.8, lon: -179.999, radiusKm: 60 } })],
+    ['GPS around the north pole', () => ({ gps: { lat: 89.99, lon: -120, radiusKm: 12.2 } })],
+    [
+      'GPS around the north pole, one point 12.1 km away left out',
+      () => ({ gps: { lat: 89.99, lon: -120, radiusKm: 12 } }),
+    ],
+    ['GPS whole planet', () => ({ gps: { lat: 0, lon: 0, radiusKm: 30_000 } })],
+    ['dates from', () => ({ dateFrom: '2021-03-15T10:00:00.000Z' })],
+    ['dates to (inclusive)', () => ({ dateTo: '2017-12-31T23:59:59.999Z' })],
+    ['dates between', () => ({ dateFrom: '2016-01-01T00:00:00.000Z', dateTo: '2020-12-31T23:59:59.999Z' })],
+    ['tags any', (s) => ({ tags: { ids: [s.tags.beach, s.tags.city], mode: 'any' } })],
+    ['tags all', (s) => ({ tags: { ids: [s.tags.beach, s.tags.family], mode: 'all' } })],
+    [
+      'tags all of three',
+      (s) => ({ tags: { ids: [s.tags.beach, s.tags.family, s.tags.city], mode: 'all' } }),
+    ],
+    ['tags all, one unused', (s) => ({ tags: { ids: [s.tags.beach, s.tags.unused], mode: 'all' } })],
+    ['photos (RAW included)', () => ({ mediaType: 'photo' })],
+    ['videos', () => ({ mediaType: 'video' })],
+    ['favorites of alice', (s) => ({ favoriteOf: s.users.alice })],
+    ['favorites of bob', (s) => ({ favoriteOf: s.users.bob })],
+    [
+      'combined: folder, make, dates, tags, favorites',
+      (s) => ({
+        folder: { dir: '', recursive: true },
+        cameraMake: 'canon',
+        dateFrom: '2021-01-01T00:00:00.000Z',
+        tags: { ids: [s.tags.family], mode: 'any' },
+        favoriteOf: s.users.alice,
+        libraryIds: [s.libraries.main],
+      }),
+    ],
+  ];
+
+  describe.each(cases)('filter: %s', (_name, build) => {
+    it.each([...PHOTO_SORTS])(
+      'sort %s: every page in order, no repeats or skips, right total',
+      async (sort) => {
+        const filters = { libraryIds: all, ...build(seed) } as PhotoFilters;
+        const expected = referenceSort(seed, referenceFilter(seed, filters), sort, 'fixed-seed');
+        const search: PhotoSearch = {
+          ...filters,
+          sort,
+          limit: 4,
+          ...(sort === 'Shuffle' ? { seed: 'fixed-seed' } : {}),
+        };
+        const { items, total, pages } = await collect(search);
+        expect(paths(items)).toEqual(
+          paths(expected.map((p) => ({ library_id: seed.libraries[p.library], rel_path: p.path }))),
+        );
+        expect(total).toBe(expected.length);
+        expect(pages).toBe(Math.max(1, Math.ceil(expected.length / 4)));
+        expect(await photos.count(filters)).toBe(expected.length);
+      },
+    );
+  });
+
+  it('the filters narrow things down (the fixture is not trivially matched)', () => {
+    const count = (f: Omit<PhotoFilters, 'libraryIds'>) =>
+      referenceFilter(seed, { libraryIds: all, ...f }).length;
+    expect(count({ gps: { ...PARIS, radiusKm: 10 } })).toBe(3);
+    expect(count({ gps: { lat: -17.8, lon: 179.99, radiusKm: 5 } })).toBe(2);
+    expect(count({ gps: { lat: 89.99, lon: -120, radiusKm: 12.2 } })).toBe(3);
+    expect(count({ gps: { lat: 89.99, lon: -120, radiusKm: 12 } })).toBe(2);
+    expect(count({ folder: { dir: '100%_done', recursive: true } })).toBe(1);
+    expect(count({ cameraMake: 'canon' })).toBe(4);
+    expect(count({ tags: { ids: [seed.tags.beach, seed.tags.family], mode: 'all' } })).toBe(2);
+  });
+
+  it('items carry library, media type, tags and the favorite flag of the asking user', async () => {
+    const base: PhotoSearch = {
+      libraryIds: all,
+      sort: 'NameAsc',
+      limit: 100,
+      folder: { dir: '', recursive: true },
+    };
+    const forAlice = await photos.search({ ...base, userId: seed.users.alice });
+    const root = forAlice.items.find((i) => i.rel_path === 'root.jpg')!;
+    const dup = forAlice.items.find((i) => i.rel_path === '2024/dup-of-root.jpg')!;
+    const raw = forAlice.items.find((i) => i.rel_path === '2024/b.arw')!;
+    const video = forAlice.items.find((i) => i.rel_path === 'clip.mov')!;
+    const archived = forAlice.items.find((i) => i.library === 'archive' && i.rel_path === '2024/a.jpg')!;
+    expect(root).toMatchObject({
+      library: 'main',
+      library_id: seed.libraries.main,
+      file_name: 'root.jpg',
+      media_type: 'photo',
+      is_raw: false,
+      camera_make: 'Canon',
+      lens_model: 'RF 50mm F1.2',
+      gps_lat: PARIS.lat,
+      gps_lon: PARIS.lon,
+      date_taken: '2021-03-15T10:00:00.000Z',
+      width: 4000,
+      height: 3000,
+      content_hash: hash(1),
+      tag_ids: [seed.tags.beach, seed.tags.family, seed.tags.city].sort((a, b) => a - b),
+      favorite: true,
+    });
+    // Tags and favorites follow the content hash to the duplicate.
+    expect(dup).toMatchObject({ tag_ids: root.tag_ids, favorite: true });
+    expect(raw).toMatchObject({ media_type: 'photo', is_raw: true, favorite: false });
+    expect(video).toMatchObject({ media_type: 'video', is_raw: false, tag_ids: [] });
+    expect(archived).toMatchObject({ library: 'archive', tag_ids: [seed.tags.family], favorite: false });
+
+    const forBob = await photos.search({ ...base, userId: seed.users.bob });
+    expect(forBob.items.filter((i) => i.favorite).map((i) => i.rel_path)).toEqual(['2024/a.jpg']);
+    const anonymous = await photos.search(base);
+    expect(anonymous.items.some((i) => i.favorite)).toBe(false);
+  });
+
+  it('Shuffle: the same seed gives the same order, another seed another order', async () => {
+    const base = { libraryIds: all, sort: 'Shuffle' as PhotoSort, limit: 5 };
+    const a1 = paths((await collect({ ...base, seed: 'alpha' })).items);
+    const a2 = paths((await collect({ ...base, seed: 'alpha' })).items);
+    const b = paths((await collect({ ...base, seed: 'beta' })).items);
+    expect(a1).toEqual(a2);
+    expect(b).not.toEqual(a1);
+    expect([...b].sort()).toEqual([...a1].sort());
+    expect(new Set(a1).size).toBe(seed.photos.length);
+    const first = await photos.search({ ...base, seed: 'alpha' });
+    expect(first.seed).toBe('alpha');
+  });
+
+  it('a page limit above 500 is capped, below 1 raised', async () => {
+    const big = await photos.search({ libraryIds: all, sort: 'NameAsc', limit: 10_000 });
+    expect(big.items).toHaveLength(seed.photos.length);
+    const small = await photos.search({ libraryIds: all, sort: 'NameAsc', limit: 0 });
+    expect(small.items).toHaveLength(1);
+  });
+
+  it('keyset pages neither repeat nor skip rows when new rows arrive between pages', async () => {
+    const search: PhotoSearch = { libraryIds: all, sort: 'DateTakenDesc', limit: 6 };
+    const first = await photos.search(search);
+    const images = new ImageExifRepository(database.db);
+    const extra = {
+      id: 0,
+      library: 'main' as const,
+      path: 'late/new.jpg',
+      dir: 'late',
+      fileName: 'new.jpg',
+      mediaType: 'photo' as const,
+      hash: hash(99),
+      make: null,
+      model: null,
+      lens: null,
+      lat: null,
+      lon: null,
+      date: '2099-01-01T00:00:00.000Z',
+      offset: null,
+      source: 'exif',
+    };
+    await images.upsert([toImageRow(seed.libraries.main, extra)]);
+    try {
+      const rest: PhotoItem[] = [];
+      let cursor = photosQuerySchema.parse({ sort: 'DateTakenDesc', cursor: first.nextCursor }).cursor;
+      while (cursor) {
+        const page = await photos.search({ ...search, cursor });
+        rest.push(...page.items);
+        cursor = page.nextCursor
+          ? photosQuerySchema.parse({ sort: 'DateTakenDesc', cursor: page.nextCursor }).cursor
+          : undefined;
+      }
+      const expected = referenceSort(seed, seed.photos, 'DateTakenDesc');
+      expect(paths([...first.items, ...rest])).toEqual(
+        paths(expected.map((p) => ({ library_id: seed.libraries[p.library], rel_path: p.path }))),
+      );
+    } finally {
+      const row = await images.findByPath(seed.libraries.main, 'late/new.jpg');
+      await images.deleteByIds([row!.id]);
+    }
+  });
+
+  it('explains the page and count queries it runs', async () => {
+    const plan = await photos.explainSearch({
+      libraryIds: all,
+      sort: 'DateTakenDesc',
+      limit: 10,
+      cameraMake: 'canon',
+    });
+    expect(plan.page.length).toBeGreaterThan(0);
+    expect(plan.count.length).toBeGreaterThan(0);
+    expect(plan.count.join('\n')).toMatch(engine === 'sqlite' ? /image_exif_lower_camera_idx/ : /image_exif/);
+  });
+
+  it('locates photos one at a time, across libraries and in batches', async () => {
+    const root = await photos.locate(seed.libraries.main, 'root.jpg');
+    expect(root).toMatchObject({
+      library_id: seed.libraries.main,
+      rel_path: 'root.jpg',
+      content_hash: hash(1),
+    });
+    expect(await photos.locate(seed.libraries.main, 'missing.jpg')).toBeUndefined();
+    const both = await photos.locateInLibraries('2024/a.jpg', [seed.libraries.archive, seed.libraries.main]);
+    expect(both.map((l) => l.library_id)).toEqual(
+      [seed.libraries.main, seed.libraries.archive].sort((a, b) => a - b),
+    );
+    const many = await photos.locateMany([
+      { libraryId: seed.libraries.archive, relPath: 'old/scan.tif' },
+      { libraryId: seed.libraries.main, relPath: 'nope.jpg' },
+      { libraryId: seed.libraries.main, relPath: 'nohash.jpg' },
+    ]);
+    expect(many.map((l) => l?.rel_path)).toEqual(['old/scan.tif', undefined, 'nohash.jpg']);
+    expect(many[2]?.content_hash).toBeNull();
+    const item = await photos.findItem(seed.libraries.main, '2024/summer/d.jpg', seed.users.alice);
+    expect(item).toMatchObject({ date_taken_offset: '+02:00', favorite: true, tag_ids: [seed.tags.beach] });
+    expect(await photos.findItem(seed.libraries.main, 'missing.jpg')).toBeUndefined();
+  });
+
+  it('GPS distances agree with an independent computation at the edges of the radius', async () => {
+    const inside = destination(PARIS, 123, 9.999);
+    const outside = destination(PARIS, 123, 10.001);
+    const images = new ImageExifRepository(database.db);
+    const make = (path: string, p: { lat: number; lon: number }) => ({
+      ...toImageRow(seed.libraries.main, {
+        ...seed.photos[0]!,
+        path,
+        dir: 'edge',
+        fileName: path.slice(5),
+        hash: null,
+        lat: p.lat,
+        lon: p.lon,
+      }),
+    });
+    const written = await images.upsert([make('edge/in.jpg', inside), make('edge/out.jpg', outside)]);
+    try {
+      const page = await photos.search({
+        libraryIds: all,
+        sort: 'NameAsc',
+        limit: 50,
+        folder: { dir: 'edge', recursive: false },
+        gps: { ...PARIS, radiusKm: 10 },
+      });
+      expect(page.items.map((i) => i.rel_path)).toEqual(['edge/in.jpg']);
+    } finally {
+      await images.deleteByIds(written.map((w) => w.id));
+    }
+  });
+});
