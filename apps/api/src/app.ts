@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Bus } from '@lumen/bus';
 import type { Config } from '@lumen/core';
-import { type Database, LibrariesRepository, UsersRepository } from '@lumen/db';
+import { type Database, LibrariesRepository, PhotosRepository, UsersRepository } from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
 import type { Registry } from 'prom-client';
 import type { App, AppEnv } from './http/app-env.ts';
@@ -12,17 +12,23 @@ import { createHttpMetrics, metricsMiddleware } from './http/metrics.middleware.
 import { requestContext } from './http/request-context.middleware.ts';
 import { tracingMiddleware } from './http/tracing.middleware.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
+import { registerDocsRoutes } from './routes/docs.routes.ts';
 import { registerHealthRoutes } from './routes/health.routes.ts';
 import { registerImagesRoutes } from './routes/images.routes.ts';
 import { registerLibrariesRoutes } from './routes/libraries.routes.ts';
 import { registerMeRoutes } from './routes/me.routes.ts';
 import { registerMetricsRoutes } from './routes/metrics.routes.ts';
+import { registerPhotoLibraryRoutes } from './routes/photo-library.routes.ts';
+import { registerVideoRoutes } from './routes/video.routes.ts';
 import { AuthService } from './services/auth.service.ts';
 import { HealthService } from './services/health.service.ts';
 import { createImageMetrics } from './services/image-metrics.ts';
 import { createImagesService } from './services/images.service.ts';
 import { LibrariesService } from './services/libraries.service.ts';
 import { LoginRateLimiter } from './services/login-rate-limiter.ts';
+import { VideoService } from './services/video.service.ts';
+import { VideoStatusBoard } from './services/video-status-board.ts';
+import { VideoUrlSigner } from './services/video-url-signer.ts';
 
 export interface AppDeps {
   config: Config;
@@ -31,6 +37,8 @@ export interface AppDeps {
   logger: Logger;
   /** Metrics registry to serve at /metrics; a fresh one per app when omitted. */
   registry?: Registry;
+  /** What the transcoder reported (start() subscribes it to the bus); without it, the files alone tell. */
+  videoStatus?: VideoStatusBoard;
 }
 
 export class MissingSecretKeyError extends Error {
@@ -56,6 +64,17 @@ export function createApp(deps: AppDeps): App {
   const libraries = new LibrariesService(new LibrariesRepository(deps.database.db));
   const imageMetrics = createImageMetrics(metrics.registry);
   const images = createImagesService(deps, libraries, imageMetrics);
+  const video = new VideoService({
+    images,
+    libraries,
+    librariesRepo: new LibrariesRepository(deps.database.db),
+    photos: new PhotosRepository(deps.database.db, deps.database.kind),
+    bus: deps.bus,
+    board: deps.videoStatus ?? new VideoStatusBoard(),
+    signer: new VideoUrlSigner(secretKey),
+    dirs: deps.config,
+    logger: deps.logger.child({ component: 'video' }),
+  });
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
@@ -77,6 +96,9 @@ export function createApp(deps: AppDeps): App {
   registerMeRoutes(app);
   registerLibrariesRoutes(app, { libraries });
   registerImagesRoutes(app, { images, metrics: imageMetrics });
+  registerVideoRoutes(app, { video });
+  registerPhotoLibraryRoutes(app, { ...deps, libraries });
+  registerDocsRoutes(app);
 
   app.notFound(notFoundHandler(() => app.routes));
   app.onError(onError);

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { type AppDeps, createApp } from './app.ts';
+import { VideoStatusBoard } from './services/video-status-board.ts';
 
 export type ApiDeps = AppDeps;
 
@@ -24,23 +25,30 @@ function urlFor(host: string, port: number): string {
 
 /**
  * Serve the api on `config.bind` (port 0 picks a free port). The caller owns the
- * database and the bus: stop() closes only the HTTP server.
+ * database and the bus: stop() closes only the HTTP server (and its video.status subscriptions).
  */
 export async function start(deps: ApiDeps): Promise<ApiHandle> {
   const logger = deps.logger.child({ component: 'api' });
-  const app = createApp(deps);
+  const videoStatus = new VideoStatusBoard();
+  const app = createApp({ ...deps, videoStatus });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const { host, port: wantedPort } = deps.config.bind;
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) =>
-      reject(new Error(`api cannot listen on ${host}:${wantedPort}: ${err.message}`));
-    server.once('error', onError);
-    server.listen(wantedPort, host, () => {
-      server.off('error', onError);
-      resolve();
+  await videoStatus.subscribe(deps.bus, logger);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) =>
+        reject(new Error(`api cannot listen on ${host}:${wantedPort}: ${err.message}`));
+      server.once('error', onError);
+      server.listen(wantedPort, host, () => {
+        server.off('error', onError);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    await videoStatus.stop();
+    throw err;
+  }
   server.on('error', (err) => logger.error({ err }, 'http server error'));
 
   const port = (server.address() as AddressInfo).port;
@@ -54,6 +62,7 @@ export async function start(deps: ApiDeps): Promise<ApiHandle> {
     server,
     stop() {
       stopping ??= new Promise<void>((resolve, reject) => {
+        void videoStatus.stop();
         const grace = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS);
         grace.unref();
         server.close((err) => {

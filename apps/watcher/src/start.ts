@@ -6,6 +6,7 @@ import { configureSharp, ExiftoolProcess } from '@lumen/media';
 import type { Logger } from '@lumen/runtime';
 import type { Registry } from 'prom-client';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
+import { subscribeIngestRequests } from './ingest/ingest-request.subscriber.ts';
 import { LIBRARY_MARKER_FILE, type LibraryStatus } from './library/library-probe.ts';
 import { refreshLibraryStatus } from './library/library-status.ts';
 import { createMaintenanceMetrics } from './maintenance/maintenance-metrics.ts';
@@ -98,6 +99,7 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
   metrics.setQueueSource(() => pipeline.stats());
 
   if (config.libraries.length > 0) await libraries.upsertConfigured(config.libraries);
+  const ingestRequests = await subscribeIngestRequests({ bus, pipeline, libraries, imageExif, logger });
 
   /** Libraries Online on the previous tick: the others get a full scan when they are next Online. */
   const onlineLastTick = new Set<number>();
@@ -206,6 +208,7 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
     stop() {
       stopping ??= (async () => {
         const started = Date.now();
+        await ingestRequests.stop();
         const tickDone = loop.stop(STOP_GRACE_MS);
         await pipeline.stop(STOP_GRACE_MS);
         const finished = await tickDone;

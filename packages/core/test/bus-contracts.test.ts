@@ -56,12 +56,18 @@ describe('subjects', () => {
   it('names events, jobs and dead letters', () => {
     expect(subjects).toEqual({
       mediaIngested: 'media.ingested',
+      mediaUploaded: 'media.uploaded',
       libraryStatus: 'library.status',
       videoStatus: 'video.status',
       videoHls: 'video.hls',
       videoPreview: 'video.preview',
     });
-    expect(Object.values(eventSubjects)).toEqual(['media.ingested', 'library.status', 'video.status']);
+    expect(Object.values(eventSubjects)).toEqual([
+      'media.ingested',
+      'media.uploaded',
+      'library.status',
+      'video.status',
+    ]);
     expect(Object.values(jobSubjects)).toEqual(['video.hls', 'video.preview']);
     expect(deadLetter(subjects.videoHls)).toBe('dlq.video.hls');
   });
@@ -80,6 +86,7 @@ describe('valid payloads parse', () => {
     ],
     ['media.ingested', { ...ingested, mediaType: 'raw', durationSec: null, sizeBytes: 0 }],
     ['media.ingested', { ...ingested, at: '2024-06-01T14:00:00+02:00' }],
+    ['media.uploaded', { libraryId: 1, library: 'main', relPath: 'uploads/IMG_0001_1717243200.jpg', at: AT }],
     ['library.status', libraryStatus],
     ['library.status', { libraryId: 2, library: 'nas', status: 'online', at: AT }],
     ['video.status', videoStatus],
@@ -116,6 +123,7 @@ describe('invalid payloads fail with a useful message', () => {
     ['media.ingested', { ...ingested, isNew: 'yes' }, /isNew: .*expected boolean/],
     ['media.ingested', { ...ingested, durationSec: -3 }, /durationSec: /],
     ['media.ingested', { libraryId: 1 }, /library: .*relPath: .*contentHash: /],
+    ['media.uploaded', { libraryId: 1, library: 'main', relPath: '../x.jpg', at: AT }, /relPath: /],
     ['library.status', { ...libraryStatus, status: 'offline' }, /status: .*"online"\|"stale"/],
     ['library.status', { ...libraryStatus, previous: 'gone' }, /previous: /],
     ['video.status', { ...videoStatus, kind: 'gif' }, /kind: /],

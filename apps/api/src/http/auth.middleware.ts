@@ -12,6 +12,12 @@ export const PUBLIC_PATHS: ReadonlySet<string> = new Set([
   '/openapi.json',
 ]);
 
+/**
+ * Path prefixes that carry their own authorization, a signed URL (`?exp=&sig=`), because players
+ * cannot add headers: their routes check the signature (see services/video-url-signer.ts).
+ */
+export const SIGNED_URL_PATH_PREFIXES: readonly string[] = ['/video/hls/', '/video/clip/', '/video/gif/'];
+
 const REALM = 'lumen';
 
 /** RFC 6750 challenge: bare for a missing token, with `error` for a bad one. */
@@ -39,6 +45,7 @@ export function unauthorized(
 export function authMiddleware(auth: AuthService): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (PUBLIC_PATHS.has(c.req.path)) return next();
+    if (SIGNED_URL_PATH_PREFIXES.some((prefix) => c.req.path.startsWith(prefix))) return next();
 
     const header = c.req.header('Authorization');
     if (!header) throw unauthorized('this endpoint needs an Authorization: Bearer <token> header');

@@ -23,6 +23,8 @@ export const problemCatalog = {
   'thumbnail-unsupported': { status: 415, title: 'No thumbnail can be made of this file' },
   /** A `Range` that starts past the end of the file; the response carries `Content-Range` with `*` and the file size. */
   'range-not-satisfiable': { status: 416, title: 'Range not satisfiable' },
+  /** The transcoder gave up on this video's stream or clip for good; `detail` holds its ffmpeg error. */
+  'video-unplayable': { status: 422, title: 'The video cannot be streamed' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Service unavailable' },

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import {
   libraryStatusEventSchema,
   mediaIngestedEventSchema,
+  mediaUploadedEventSchema,
   videoJobSchema,
   videoStatusEventSchema,
 } from './payload-schemas.ts';
@@ -10,6 +11,7 @@ import type { Subject } from './subjects.ts';
 /** The zod schema of each subject's payload. */
 export const payloadSchemas = {
   'media.ingested': mediaIngestedEventSchema,
+  'media.uploaded': mediaUploadedEventSchema,
   'library.status': libraryStatusEventSchema,
   'video.status': videoStatusEventSchema,
   'video.hls': videoJobSchema,

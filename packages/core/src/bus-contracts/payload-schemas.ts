@@ -49,6 +49,16 @@ export const mediaIngestedEventSchema = z.object({
   at: isoTimestampSchema,
 });
 
+/**
+ * A file was just written into a library by the api (an upload): the watcher ingests it at once
+ * instead of at its next scan, through the same pipeline (and then publishes `media.ingested`).
+ */
+export const mediaUploadedEventSchema = z.object({
+  ...libraryRef,
+  relPath: relPathSchema,
+  at: isoTimestampSchema,
+});
+
 export const libraryStatusEventSchema = z.object({
   ...libraryRef,
   status: libraryStatusSchema,
@@ -76,6 +86,7 @@ export const videoJobSchema = z.object({
 });
 
 export type MediaIngestedEvent = z.output<typeof mediaIngestedEventSchema>;
+export type MediaUploadedEvent = z.output<typeof mediaUploadedEventSchema>;
 export type LibraryStatusEvent = z.output<typeof libraryStatusEventSchema>;
 export type VideoStatusEvent = z.output<typeof videoStatusEventSchema>;
 export type VideoJob = z.output<typeof videoJobSchema>;

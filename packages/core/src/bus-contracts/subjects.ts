@@ -7,6 +7,8 @@
 export const eventSubjects = {
   /** The watcher stored a new or changed file. */
   mediaIngested: 'media.ingested',
+  /** The api wrote a new file into a library (upload): the watcher ingests it at once. */
+  mediaUploaded: 'media.uploaded',
   /** A library turned Online or Stale. */
   libraryStatus: 'library.status',
   /** Progress of an HLS or preview-clip job, from the transcoder. */

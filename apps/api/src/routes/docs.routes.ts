@@ -1,0 +1,61 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { App } from '../http/app-env.ts';
+import { type OpenApiDocumentLike, renderApiReferencePage } from '../services/api-reference-page.ts';
+
+export const API_TITLE = 'Lumen API';
+export const API_VERSION = '0.1.0';
+const API_DESCRIPTION =
+  'Self-hosted media server. Sign in with `POST /login` and send the token as `Authorization: Bearer <token>` on every other request (except /health, /metrics, /docs and /openapi.json). Errors are `application/problem+json` with a stable `type`.';
+
+const openApiRoute = createRoute({
+  method: 'get',
+  path: '/openapi.json',
+  tags: ['system'],
+  summary: 'This API as an OpenAPI 3.1 document (generated from the validation schemas)',
+  responses: {
+    200: {
+      description: 'OpenAPI 3.1',
+      content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+    },
+  },
+});
+
+const docsRoute = createRoute({
+  method: 'get',
+  path: '/docs',
+  tags: ['system'],
+  summary: 'The API reference as a readable HTML page',
+  responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
+});
+
+/** The OpenAPI 3.1 document of every route registered on `app`, with the bearer security scheme. */
+export function openApiDocument(app: App): OpenApiDocumentLike & Record<string, unknown> {
+  return app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: { title: API_TITLE, version: API_VERSION, description: API_DESCRIPTION },
+  }) as unknown as OpenApiDocumentLike & Record<string, unknown>;
+}
+
+/**
+ * `GET /openapi.json` and `GET /docs` (both public). The document is made on first use, when every
+ * route is registered, and kept.
+ */
+export function registerDocsRoutes(app: App): void {
+  let document: (OpenApiDocumentLike & Record<string, unknown>) | undefined;
+  let page: string | undefined;
+  const doc = () => {
+    document ??= openApiDocument(app);
+    return document;
+  };
+
+  app.openapi(openApiRoute, (c) => {
+    c.header('Cache-Control', 'no-cache');
+    return c.json(doc(), 200);
+  });
+
+  app.openapi(docsRoute, (c) => {
+    page ??= renderApiReferencePage(doc());
+    c.header('Cache-Control', 'no-cache');
+    return c.html(page, 200);
+  });
+}

@@ -1,0 +1,57 @@
+import path from 'node:path';
+import type { Bus } from '@lumen/bus';
+import type { Config } from '@lumen/core';
+import {
+  type Database,
+  FavoritesRepository,
+  LibrariesRepository,
+  MemoriesRepository,
+  PhotosRepository,
+  TagsRepository,
+} from '@lumen/db';
+import type { Logger } from '@lumen/runtime';
+import type { App } from '../http/app-env.ts';
+import { FavoritesService } from '../services/favorites.service.ts';
+import type { LibrariesService } from '../services/libraries.service.ts';
+import { MemoriesService } from '../services/memories.service.ts';
+import { PhotoLocator } from '../services/photo-locator.ts';
+import { PhotosService } from '../services/photos.service.ts';
+import { TagsService } from '../services/tags.service.ts';
+import { UploadService } from '../services/upload.service.ts';
+import { registerFavoritesRoutes } from './favorites.routes.ts';
+import { registerMemoriesRoutes } from './memories.routes.ts';
+import { registerPhotosRoutes } from './photos.routes.ts';
+import { registerTagsRoutes } from './tags.routes.ts';
+import { registerUploadRoutes } from './upload.routes.ts';
+
+/**
+ * The photo-library endpoints (issue 4), each a thin route over one service: search (`/photos`),
+ * tags (`/image/tags*`), favorites, memories and upload (`POST /image`).
+ */
+export function registerPhotoLibraryRoutes(
+  app: App,
+  deps: { config: Config; database: Database; bus: Bus; logger: Logger; libraries: LibrariesService },
+): void {
+  const { db, kind } = deps.database;
+  const photosRepo = new PhotosRepository(db, kind);
+  const locator = new PhotoLocator(new LibrariesRepository(db), photosRepo);
+  const photos = new PhotosService(photosRepo, locator);
+
+  registerPhotosRoutes(app, { photos });
+  registerTagsRoutes(app, { tags: new TagsService(new TagsRepository(db), locator) });
+  registerFavoritesRoutes(app, {
+    favorites: new FavoritesService(new FavoritesRepository(db), locator, photos),
+  });
+  registerMemoriesRoutes(app, {
+    memories: new MemoriesService(new MemoriesRepository(db, kind), locator, deps.config.excludedDirs),
+  });
+  registerUploadRoutes(app, {
+    uploads: new UploadService({
+      libraries: deps.libraries,
+      bus: deps.bus,
+      logger: deps.logger.child({ component: 'upload' }),
+      maxBytes: deps.config.env.UPLOAD_MAX_BYTES,
+      stagingDir: path.join(deps.config.dataDir, 'upload-staging'),
+    }),
+  });
+}
