@@ -23,7 +23,8 @@ export interface SourceFacts {
     /** Average frame rate, when known. */
     fps: number | null;
   };
-  audio: { index: number; codec: string; channels: number | null } | null;
+  /** `profile`: ffprobe's name for it (`LC`, `HE-AAC` for AAC), when known. */
+  audio: { index: number; codec: string; profile: string | null; channels: number | null } | null;
 }
 
 export class NoVideoStreamError extends Error {
@@ -101,6 +102,7 @@ export function sourceFactsFromFfprobe(output: unknown): SourceFacts {
       ? {
           index: Number(audio.index ?? 0),
           codec: text(audio.codec_name) ?? 'unknown',
+          profile: text(audio.profile),
           channels: positive(audio.channels),
         }
       : null,

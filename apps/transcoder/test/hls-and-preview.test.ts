@@ -16,6 +16,7 @@ import {
   type TranscoderHandle,
 } from '../src/index.ts';
 import { type BusWatch, watchBus } from './support/bus-watch.ts';
+import { masterEntries, measuredBitrates } from './support/hls-folder-check.ts';
 import {
   decodeAll,
   durationOf,
@@ -134,6 +135,44 @@ describe.each(GOOD_VIDEOS.map((v) => v.name))('%s', (name) => {
       expect((await probe(`${base}/${manifest.renditions[0]?.playlist}`)).streams[0]?.profile).toBe('High');
       // Re-encoded, yet the same picture the same way up: 25-45 dB here; upside down or sideways scores below 10.
       expect(await psnr(`${base}/${manifest.renditions[0]?.playlist}`, video.file)).toBeGreaterThan(20);
+    }
+  }, 120_000);
+
+  it('gets a master playlist written from its variants: BANDWIDTH, RESOLUTION and CODECS per rendition', async () => {
+    const video = get(name);
+    await watch.until('hls', video.hash, 'ready', 90_000);
+    const paths = hlsPaths(config.videoDir, video.hash);
+    const master = await fs.readFile(paths.master, 'utf8');
+    expect(master.startsWith('#EXTM3U\n')).toBe(true);
+    const manifest = JSON.parse(await fs.readFile(paths.manifest, 'utf8')) as HlsManifest;
+    const entries = masterEntries(master);
+    expect(entries.map((e) => e.uri)).toEqual(manifest.renditions.map((r) => r.playlist));
+    expect(entries.map((e) => e.attributes.RESOLUTION)).toEqual(
+      video.renditions.map((r) => `${r.width}x${r.height}`),
+    );
+
+    for (const [i, entry] of entries.entries()) {
+      const bandwidth = Number(entry.attributes.BANDWIDTH);
+      const average = Number(entry.attributes['AVERAGE-BANDWIDTH']);
+      expect(Number.isInteger(bandwidth) && bandwidth > 0).toBe(true);
+      expect(Number.isInteger(average) && average > 0).toBe(true);
+      const measured = await measuredBitrates(path.join(paths.dir, entry.uri));
+      expect(Math.abs(bandwidth - measured.peak)).toBeLessThanOrEqual(1);
+      expect(Math.abs(average - measured.average)).toBeLessThanOrEqual(1);
+      expect(average).toBeLessThanOrEqual(bandwidth);
+      expect(manifest.renditions[i]).toMatchObject({ bandwidth, averageBandwidth: average });
+
+      // CODECS names the H.264 profile and level a player gets (ffprobe's view of the variant), plus AAC-LC.
+      const v = (await probe(path.join(paths.dir, entry.uri))).streams.find((s) => s.codec_type === 'video');
+      const profileIdc = { 'Constrained Baseline': 0x42, Baseline: 0x42, Main: 0x4d, High: 0x64 }[
+        v?.profile ?? ''
+      ];
+      const hex = (n: number | undefined) => (n ?? -1).toString(16).padStart(2, '0');
+      const codecs = new RegExp(
+        `^avc1\\.${hex(profileIdc)}[0-9a-f]{2}${hex(v?.level)}${video.hasAudio ? ',mp4a\\.40\\.2' : ''}$`,
+      );
+      expect(entry.attributes.CODECS).toMatch(codecs);
+      expect(manifest.renditions[i]?.codecs).toBe(entry.attributes.CODECS);
     }
   }, 120_000);
 

@@ -13,7 +13,7 @@ const h264 = {
   avg_frame_rate: '30000/1001',
   disposition: { attached_pic: 0 },
 };
-const aac = { index: 1, codec_type: 'audio', codec_name: 'aac', channels: 2 };
+const aac = { index: 1, codec_type: 'audio', codec_name: 'aac', profile: 'LC', channels: 2 };
 
 describe('sourceFactsFromFfprobe', () => {
   it('reads the streams to map, codecs and size', () => {
@@ -32,7 +32,7 @@ describe('sourceFactsFromFfprobe', () => {
         rotation: 0,
         fps: 30000 / 1001,
       },
-      audio: { index: 1, codec: 'aac', channels: 2 },
+      audio: { index: 1, codec: 'aac', profile: 'LC', channels: 2 },
     });
   });
 

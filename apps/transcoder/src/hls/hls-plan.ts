@@ -126,9 +126,11 @@ export function planHls(facts: SourceFacts): HlsPlan {
 }
 
 /**
- * The ffmpeg arguments (after the common flags) that write `master.m3u8`, `v<N>/index.m3u8` and
+ * The ffmpeg arguments (after the common flags) that write `v<N>/index.m3u8` and
  * `v<N>/seg<NNNNN>.ts` into the working directory. Output paths are relative on purpose: a `%` in
- * the absolute folder would be read as a pattern by the HLS muxer.
+ * the absolute folder would be read as a pattern by the HLS muxer. No master playlist: ffmpeg 5.1
+ * leaves variants without a declared bitrate out of it, so `master.m3u8` is written afterwards from
+ * the variant playlists (hls-playlist.ts).
  */
 export function hlsFfmpegArgs(sourcePath: string, facts: SourceFacts, plan: HlsPlan): string[] {
   const v = facts.video;
@@ -185,8 +187,6 @@ export function hlsFfmpegArgs(sourcePath: string, facts: SourceFacts, plan: HlsP
     'mpegts',
     '-hls_segment_filename',
     'v%v/seg%05d.ts',
-    '-master_pl_name',
-    'master.m3u8',
     '-var_stream_map',
     streamMap,
     'v%v/index.m3u8',

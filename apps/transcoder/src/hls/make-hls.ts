@@ -5,8 +5,9 @@ import { hlsPaths } from '../output-paths.ts';
 import { probeSource, type SourceFacts } from '../source-facts.ts';
 import { claimStaging, publishFolder, releaseStaging, removeStaleStaging } from '../staging.ts';
 import { progressLogger, realTimeFactor, type WorkContext } from '../work-context.ts';
+import { avc1CodecOfTs, variantCodecs } from './hls-codecs.ts';
 import { type HlsPlan, hlsFfmpegArgs, planHls } from './hls-plan.ts';
-import { checkHlsFolder } from './hls-playlist.ts';
+import { checkVariant, readHead, type VariantSummary, writeMasterPlaylist } from './hls-playlist.ts';
 
 /** `manifest.json` in every HLS folder: what was made, from what, and how. */
 export interface HlsManifest {
@@ -24,6 +25,11 @@ export interface HlsManifest {
     playlist: string;
     segments: number;
     durationSec: number;
+    /** Peak and average segment bitrate, bit/s (`BANDWIDTH`, `AVERAGE-BANDWIDTH`). */
+    bandwidth: number;
+    averageBandwidth: number;
+    /** `CODECS` in the master playlist, or null when it was left out. */
+    codecs: string | null;
   }[];
   source: { videoCodec: string; audioCodec: string | null; width: number; height: number; rotation: number };
   createdAt: string;
@@ -54,7 +60,7 @@ function manifestOf(
   contentHash: string,
   facts: SourceFacts,
   plan: HlsPlan,
-  variants: Awaited<ReturnType<typeof checkHlsFolder>>['variants'],
+  variants: (VariantSummary & { codecs: string | null })[],
   elapsedMs: number,
 ): HlsManifest {
   return {
@@ -70,6 +76,9 @@ function manifestOf(
       playlist: variants[i]?.playlist ?? `${r.name}/index.m3u8`,
       segments: variants[i]?.segments ?? 0,
       durationSec: variants[i]?.durationSec ?? 0,
+      bandwidth: variants[i]?.peakBps ?? 0,
+      averageBandwidth: variants[i]?.averageBps ?? 0,
+      codecs: variants[i]?.codecs ?? null,
     })),
     source: {
       videoCodec: facts.video.codec,
@@ -83,9 +92,40 @@ function manifestOf(
   };
 }
 
+/** Enough of a segment's head to hold the first keyframe's SPS. */
+const SEGMENT_HEAD_BYTES = 1024 * 1024;
+
+/**
+ * Checks the variant playlists ffmpeg wrote into `dir` (one per rendition, in plan order) and
+ * writes `master.m3u8` from them: bitrates measured from the segments, CODECS from the first
+ * segment's SPS and the audio plan.
+ */
+async function writeMaster(
+  dir: string,
+  facts: SourceFacts,
+  plan: HlsPlan,
+): Promise<(VariantSummary & { codecs: string | null })[]> {
+  const variants = [];
+  for (const rendition of plan.renditions) {
+    const variant = await checkVariant(dir, `${rendition.name}/index.m3u8`);
+    const video = avc1CodecOfTs(await readHead(variant.firstSegment, SEGMENT_HEAD_BYTES));
+    variants.push({ ...variant, codecs: variantCodecs(video, plan.audio, facts.audio?.profile ?? null) });
+  }
+  await writeMasterPlaylist(
+    dir,
+    variants.map((v, i) => ({
+      ...v,
+      width: plan.renditions[i]?.width ?? 0,
+      height: plan.renditions[i]?.height ?? 0,
+    })),
+  );
+  return variants;
+}
+
 /**
  * Makes the HLS folder of one video: probe, plan (remux or transcode), run ffmpeg into a staging
- * folder, check the result, write `manifest.json`, rename the folder into place. A folder that
+ * folder, check the variants and write the master playlist, write `manifest.json`, rename the
+ * folder into place. A folder that
  * already exists is complete (it only ever appears by rename), so then nothing runs.
  */
 export async function makeHls(
@@ -126,7 +166,7 @@ export async function makeHls(
       ...(ctx.stallTimeoutMs ? { stallTimeoutMs: ctx.stallTimeoutMs } : {}),
       ...(ctx.ffmpegPath ? { ffmpegPath: ctx.ffmpegPath } : {}),
     });
-    const { variants } = await checkHlsFolder(staging);
+    const variants = await writeMaster(staging, facts, plan);
     const elapsedMs = Math.round(performance.now() - started);
     const manifest = manifestOf(job.contentHash, facts, plan, variants, elapsedMs);
     await fs.writeFile(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -5,7 +5,11 @@ import { execa } from 'execa';
 
 const TIMEOUT_MS = 60_000;
 
-/** Decodes every video and audio stream of `input` to nothing; an error-free stream leaves stderr empty. */
+/**
+ * Decodes every video and audio stream of `input` to nothing; an error-free stream leaves stderr empty.
+ * Every decoded frame is passed on with its own timestamp (`-fps_mode passthrough`, input time base):
+ * otherwise ffmpeg rounds millisecond timestamps (MKV) to 1/fps and complains about its own rounding.
+ */
 export async function decodeAll(input: string): Promise<{ exitCode: number | undefined; stderr: string }> {
   const result = await execa(
     'ffmpeg',
@@ -20,6 +24,10 @@ export async function decodeAll(input: string): Promise<{ exitCode: number | und
       '0:v',
       '-map',
       '0:a?',
+      '-fps_mode',
+      'passthrough',
+      '-enc_time_base',
+      '-1',
       '-f',
       'null',
       '-',
@@ -37,6 +45,7 @@ export interface ProbedStream {
   width?: number;
   height?: number;
   pix_fmt?: string;
+  level?: number;
   nb_frames?: string;
   side_data_list?: { rotation?: number }[];
 }
@@ -59,11 +68,17 @@ export async function durationOf(input: string): Promise<number> {
   return Number((await probe(input)).format.duration);
 }
 
-/** MD5 of every decoded frame of the first video stream: equal lists mean no re-encode happened. */
+/**
+ * MD5 of every decoded frame of the first video stream, each once (as `decodeAll`): equal lists mean
+ * no re-encode happened.
+ */
 export async function videoFrameHashes(input: string): Promise<string[]> {
   const result = await execa(
     'ffmpeg',
-    ['-hide_banner', '-nostdin', '-v', 'error', '-i', input, '-map', '0:v:0', '-f', 'framemd5', '-'],
+    [
+      ...['-hide_banner', '-nostdin', '-v', 'error', '-i', input, '-map', '0:v:0'],
+      ...['-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'framemd5', '-'],
+    ],
     { timeout: TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 },
   );
   return result.stdout

@@ -171,6 +171,21 @@ export const GOOD_VIDEOS: (Omit<TestVideo, 'file'> & { make(file: string): Promi
     hasAudio: false,
     make: (file) => makeSilentH264(file),
   },
+  {
+    // MKV carries no stream bitrates: ffmpeg 5.1 then leaves every variant out of its master playlist.
+    name: 'no-audio.mkv',
+    mode: 'remux',
+    renditions: [{ width: 320, height: 240 }],
+    hasAudio: false,
+    make: (file) => makeSilentH264(file),
+  },
+  {
+    name: 'h264-aac.mkv',
+    mode: 'remux',
+    renditions: [{ width: 320, height: 240 }],
+    hasAudio: true,
+    make: (file) => makeH264Aac(file),
+  },
 ];
 
 /** Makes the good videos in `dir` (in parallel). */
