@@ -222,8 +222,12 @@ export class UploadService {
     } catch (err) {
       if (received && !published) await fs.rm(received.tempPath, { force: true }).catch(() => {});
       await drain(reader);
-      if (err instanceof MultipartError)
+      if (err instanceof MultipartError) {
         throw invalid('file', `the multipart body is malformed: ${err.message}`);
+      }
+      if (request.signal.aborted && !(err instanceof ProblemError)) {
+        throw new ProblemError('bad-request', 'the client closed the connection during the upload');
+      }
       throw err;
     }
   }
