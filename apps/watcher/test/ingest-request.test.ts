@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ImageExifRepository, LibrariesRepository } from '@lumen/db';
 import { afterEach, describe, expect, it } from 'vitest';
-import { copyIn, type Harness, startHarness, waitFor } from './watcher-harness.ts';
+import { CORPUS, copyIn, type Harness, startHarness, waitFor } from './watcher-harness.ts';
 
 /** Scans every hour: only a `media.uploaded` request can get a new file ingested during a test. */
 const SLOW_SCANS = { WATCH_QUICK_INTERVAL_SECONDS: '3600', WATCH_FULL_INTERVAL_SECONDS: '86400' };
@@ -52,7 +52,7 @@ describe('media.uploaded: ingest one file now', () => {
   it('ignores malformed events, paths outside the root, non-media files, unknown and Stale libraries', async () => {
     const { h, libraryId, rows } = await start();
     const outside = path.join(h.base, 'outside.jpg');
-    fs.copyFileSync(path.join('/work/shared/corpus', 'photo/exif-samples__Nikon_D70.jpg'), outside);
+    fs.copyFileSync(path.join(CORPUS, 'photo/exif-samples__Nikon_D70.jpg'), outside);
     fs.symlinkSync(outside, path.join(h.root, 'link.jpg'));
     fs.writeFileSync(path.join(h.root, 'notes.txt'), 'text');
     copyIn(h.root, 'photo/exif-samples__Pentax_K10D.jpg', 'stale.jpg');
