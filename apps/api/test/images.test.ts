@@ -190,6 +190,19 @@ describe('GET /image and /image/metadata', () => {
       expectSameBytes(await bytesOf(res), marker);
     });
 
+    it('renders a thumbnail its row marks ready but that is missing on disk (fast path falls back)', async () => {
+      const pattern = /lumen_api_derivatives_rendered_total\{target="thumb",result="ready"\} (\d+)/;
+      const paths = thumbPaths(t.config.thumbnailsDir, hashes['trip/gps.jpg']!);
+      await fs.rm(paths.thumb, { force: true });
+      const before = await metric(pattern);
+      const res = await image(q('trip/gps.jpg', '&size=thumb'));
+      expect(res.status).toBe(200);
+      const bytes = await bytesOf(res);
+      expect(await imageInfo(bytes)).toMatchObject({ format: 'jpeg', width: 200, height: 200 });
+      expectSameBytes(await fs.readFile(paths.thumb), bytes);
+      expect(await metric(pattern)).toBe(before + 1);
+    });
+
     it('makes the thumbnail of a video from a frame', async () => {
       const res = await image(q('clips/sample.mp4', '&size=thumb'));
       expect(res.status).toBe(200);

@@ -12,7 +12,7 @@ import {
 import { problemResponses } from '../http/problem.schema.ts';
 import { ProblemError } from '../http/problem.ts';
 import type { ImageMetrics } from '../services/image-metrics.ts';
-import { fileProblem, type ImagesService } from '../services/images.service.ts';
+import { fileProblem, type ImagesService, isMissingFileError } from '../services/images.service.ts';
 
 /** Thumbnails and previews are keyed by content hash: their bytes never change under one URL's ETag. */
 export const DERIVATIVE_CACHE_CONTROL = 'private, max-age=31536000, immutable';
@@ -140,6 +140,19 @@ async function serve(c: Context<AppEnv>, options: ServeFileOptions, what: string
   }
 }
 
+/** serveFile, or undefined when the file is not there (so the caller can make it). */
+async function serveIfPresent(
+  c: Context<AppEnv>,
+  options: ServeFileOptions,
+): Promise<ServedFile | undefined> {
+  try {
+    return await serveFile(conditionalHeaders(c), options);
+  } catch (err) {
+    if (isMissingFileError(err)) return undefined;
+    throw err;
+  }
+}
+
 /** Strong validator of an original: size and mtime, as nginx does (no read of the content). */
 function originalEtag(stats: { size: number; mtimeMs: number }): string {
   return `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
@@ -174,12 +187,16 @@ export function registerImagesRoutes(app: App, deps: { images: ImagesService; me
     if (etagMatches(c.req.header('If-None-Match'), etag)) {
       return notModifiedResponse({ ETag: etag, 'Cache-Control': DERIVATIVE_CACHE_CONTROL });
     }
-    const derivativePath = await deps.images.derivative(source, query.size, file.relPath);
-    const served = await serve(
-      c,
-      { path: derivativePath, contentType: 'image/jpeg', cacheControl: DERIVATIVE_CACHE_CONTROL, etag },
-      `the ${query.size} of ${what}`,
-    );
+    const options = { contentType: 'image/jpeg', cacheControl: DERIVATIVE_CACHE_CONTROL, etag };
+    // Fast path: the row says the derivative is ready, so open it directly; when it is not there
+    // after all, fall through to derivative(), which checks the sentinel and makes it.
+    const readyPath = deps.images.readyDerivativePath(source, query.size);
+    let served =
+      readyPath === undefined ? undefined : await serveIfPresent(c, { ...options, path: readyPath });
+    if (!served) {
+      const derivativePath = await deps.images.derivative(source, query.size, file.relPath);
+      served = await serve(c, { ...options, path: derivativePath }, `the ${query.size} of ${what}`);
+    }
     if (served.status !== 304) deps.metrics.served.inc({ size: query.size, media_type: source.mediaType });
     return served.response;
   });

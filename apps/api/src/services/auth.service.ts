@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
 import type { UsersRepository } from '@lumen/db';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { AuthUser } from '../http/app-env.ts';
@@ -23,7 +23,11 @@ export class TokenError extends Error {
 
 /** Password login and JWT (HS256, `SECRET_KEY`) issue and verification. */
 export class AuthService {
-  private readonly key: Uint8Array;
+  /**
+   * The HMAC key, imported once: jose re-imports a raw (Uint8Array) key with WebCrypto on every sign
+   * and verify, which was a measurable part of each authenticated request.
+   */
+  private readonly key: Promise<webcrypto.CryptoKey>;
   /** Compared against for unknown users, so a login takes as long whether the user exists or not. */
   private readonly dummyHash: Promise<string>;
 
@@ -31,7 +35,15 @@ export class AuthService {
     private readonly users: UsersRepository,
     secretKey: string,
   ) {
-    this.key = new TextEncoder().encode(secretKey);
+    this.key = webcrypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(secretKey),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    );
+    // A failed import surfaces where the key is awaited (sign/verify), not as an unhandled rejection.
+    this.key.catch(() => {});
     this.dummyHash = hashPassword(randomBytes(16).toString('hex'));
   }
 
@@ -49,14 +61,15 @@ export class AuthService {
       .setSubject(String(userId))
       .setIssuedAt(nowSeconds)
       .setExpirationTime(nowSeconds + TOKEN_TTL_SECONDS)
-      .sign(this.key);
+      .sign(await this.key);
   }
 
   /** The user a bearer token belongs to; throws TokenError for anything not valid. */
   async authenticate(token: string): Promise<AuthUser> {
+    const key = await this.key;
     let sub: string | undefined;
     try {
-      const { payload } = await jwtVerify(token, this.key, {
+      const { payload } = await jwtVerify(token, key, {
         algorithms: [TOKEN_ALGORITHM],
         requiredClaims: ['sub', 'exp', 'iat'],
       });

@@ -47,6 +47,8 @@ export interface DerivativeSource {
   kind: SourceKind | undefined;
   orientation: number | null;
   durationSec: number | null;
+  /** The derivatives the file's row marks `ready` (the watcher or an earlier render made them). */
+  readyInRow: { thumb: boolean; preview: boolean };
 }
 
 export interface ImageMetadata {
@@ -220,6 +222,7 @@ export class ImagesService {
         kind: sourceKindFor(row.media_type, row.mime_type),
         orientation: row.orientation,
         durationSec: row.duration_sec,
+        readyInRow: { thumb: row.thumb_status === 'ready', preview: row.preview_status === 'ready' },
       };
     }
     await this.#requireRegularFile(file);
@@ -253,12 +256,23 @@ export class ImagesService {
       kind: sourceKindFor(classification.mediaType, classification.mime),
       orientation: row?.orientation ?? null,
       durationSec: row?.duration_sec ?? null,
+      readyInRow: { thumb: false, preview: false },
     };
   }
 
   /** `"<hash hex>-thumb"` / `"<hash hex>-preview"`: the bytes of a derivative depend on the hash alone. */
   derivativeEtag(source: DerivativeSource, target: DerivativeTarget): string {
     return `"${contentHashHex(source.contentHash)}-${target}"`;
+  }
+
+  /**
+   * Fast path: the path of the thumbnail or preview when the file's row says it is ready, without
+   * touching the disk (no sentinel or existence check). The caller opens it and falls back to
+   * `derivative()` when it is not there after all (deleted thumbnails folder, row out of date).
+   */
+  readyDerivativePath(source: DerivativeSource, target: DerivativeTarget): string | undefined {
+    if (!source.readyInRow[target]) return undefined;
+    return thumbPaths(this.deps.thumbnailsDir, source.contentHash)[target];
   }
 
   /**
