@@ -47,7 +47,8 @@ export async function startStandalone(baseConfig: Config, logger: Logger): Promi
 
   const transcoder = await startTranscoder({ config, bus, logger });
   const watcher = await startWatcher({ config, database, bus, logger });
-  const api = await startApi({ config, database, bus, logger });
+  // One /metrics for the whole process: the api serves the watcher's registry too.
+  const api = await startApi({ config, database, bus, logger, registry: watcher.registry });
   process.stdout.write(`Lumen is running at ${api.url}\n`);
 
   return {

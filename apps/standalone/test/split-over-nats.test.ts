@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { deleteBusPrefix } from '@lumen/bus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, type RunningService, spawnService } from './standalone-process.ts';
+import { type RunningService, repoRoot, spawnService } from './standalone-process.ts';
 
 const NATS_URL = 'nats://127.0.0.1:4222';
 const corpus = path.resolve(repoRoot, '../shared/corpus');
@@ -32,7 +32,10 @@ describe('api, watcher and transcoder as separate processes over NATS', () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'lumen-split-'));
     library = path.join(dataDir, 'photos');
     await fs.mkdir(path.join(library, 'trip'), { recursive: true });
-    await fs.copyFile(path.join(corpus, 'photo/exif-samples__gps_DSCN0010.jpg'), path.join(library, 'trip/gps.jpg'));
+    await fs.copyFile(
+      path.join(corpus, 'photo/exif-samples__gps_DSCN0010.jpg'),
+      path.join(library, 'trip/gps.jpg'),
+    );
     const env = {
       NATS_URL,
       BUS_PREFIX: prefix,
@@ -43,11 +46,15 @@ describe('api, watcher and transcoder as separate processes over NATS', () => {
       LOG_LEVEL: 'info',
     };
     // The api alone creates no user: the CLI does, as an operator would.
-    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'user', 'add', 'ops', '--admin'], {
-      cwd: path.join(repoRoot, 'apps/api'),
-      env: { ...process.env, ...env, LUMEN_PASSWORD: 'split-secret-1' },
-      encoding: 'utf8',
-    });
+    const cli = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', 'user', 'add', 'ops', '--admin'],
+      {
+        cwd: path.join(repoRoot, 'apps/api'),
+        env: { ...process.env, ...env, LUMEN_PASSWORD: 'split-secret-1' },
+        encoding: 'utf8',
+      },
+    );
     expect(cli.status, cli.stderr).toBe(0);
 
     services.push(await spawnService({ app: 'watcher', env, ready: /watcher started/ }));
@@ -70,7 +77,9 @@ describe('api, watcher and transcoder as separate processes over NATS', () => {
   });
 
   it('reports the NATS bus as connected in /health', async () => {
-    const body = (await (await fetch(`${url}/health`)).json()) as { bus: { transport: string; connected: boolean } };
+    const body = (await (await fetch(`${url}/health`)).json()) as {
+      bus: { transport: string; connected: boolean };
+    };
     expect(body.bus).toEqual({ transport: 'nats', connected: true });
   });
 

@@ -63,7 +63,8 @@ export async function spawnService(opts: {
     terminate: () =>
       new Promise((resolve) => {
         const started = Date.now();
-        if (child.exitCode !== null || child.signalCode !== null) return resolve({ code: child.exitCode, ms: 0 });
+        if (child.exitCode !== null || child.signalCode !== null)
+          return resolve({ code: child.exitCode, ms: 0 });
         child.once('exit', (code) => resolve({ code, ms: Date.now() - started }));
         child.kill('SIGTERM');
       }),
@@ -75,7 +76,15 @@ export interface RunningStandalone extends RunningService {
 }
 
 /** Start `pnpm start`'s entry point and wait for the URL line. */
-export async function spawnStandalone(env: Record<string, string>, timeoutMs = 120_000): Promise<RunningStandalone> {
-  const service = await spawnService({ app: 'standalone', env, ready: /Lumen is running at (http:\/\/\S+)/, timeoutMs });
+export async function spawnStandalone(
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<RunningStandalone> {
+  const service = await spawnService({
+    app: 'standalone',
+    env,
+    ready: /Lumen is running at (http:\/\/\S+)/,
+    timeoutMs,
+  });
   return { ...service, url: service.ready };
 }

@@ -60,6 +60,13 @@ describe('pnpm start (standalone, first start on an empty DATA_DIR)', () => {
     expect(((await me.json()) as { username: string }).username).toBe('admin');
   });
 
+  it("serves the watcher's and the maintenance metrics on the api's /metrics", async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toContain('http_request_duration_seconds');
+    expect(text).toContain('lumen_watcher_files_seen_total');
+    expect(text).toContain('lumen_maintenance_');
+  });
+
   it('keeps a generated SECRET_KEY in DATA_DIR', async () => {
     const key = (await fs.readFile(path.join(dataDir, 'secret.key'), 'utf8')).trim();
     expect(key).toMatch(/^[0-9a-f]{64}$/);

@@ -7,6 +7,7 @@ import type { Logger } from '@lumen/runtime';
 import type { Registry } from 'prom-client';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
 import { subscribeIngestRequests } from './ingest/ingest-request.subscriber.ts';
+import { ensureLibraryMarker } from './library/library-marker.ts';
 import { LIBRARY_MARKER_FILE, type LibraryStatus } from './library/library-probe.ts';
 import { refreshLibraryStatus } from './library/library-status.ts';
 import { createMaintenanceMetrics } from './maintenance/maintenance-metrics.ts';
@@ -156,8 +157,10 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
           signal,
         });
         scans.push(summary);
-        if (summary.completed) await libraries.markScanned(library.id, kind, startedAt.toISOString());
-        else ingestScanned = false;
+        if (summary.completed) {
+          await libraries.markScanned(library.id, kind, startedAt.toISOString());
+          await ensureLibraryMarker(library.root, LIBRARY_MARKER_FILE, logger);
+        } else ingestScanned = false;
       } catch (err) {
         if (signal.aborted) return;
         ingestScanned = false;

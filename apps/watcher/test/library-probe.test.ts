@@ -45,11 +45,13 @@ describe('probeLibrary', () => {
   });
 
   it.each([
-    { root: 'full', status: 'stale' },
-    { root: 'marked', status: 'online' },
-  ])('with a required marker file, $root is $status', async ({ root, status }) => {
+    { root: 'full', hasRows: true, status: 'stale' },
+    { root: 'marked', hasRows: true, status: 'online' },
+    // A library never scanned has no marker yet: its first scan writes it.
+    { root: 'full', hasRows: false, status: 'online' },
+  ])('with a required marker file, $root (rows: $hasRows) is $status', async ({ root, hasRows, status }) => {
     const result = await probeLibrary(path.join(base, root), {
-      hasRows: false,
+      hasRows,
       timeoutMs: 5_000,
       markerFile: '.lumen-library',
     });

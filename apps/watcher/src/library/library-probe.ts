@@ -72,7 +72,9 @@ async function checkRoot(root: string, opts: ProbeOptions): Promise<ProbeResult>
         reason: 'the root lists empty but the database holds files for it (not mounted?)',
       };
     }
-    if (opts.markerFile) {
+    // The marker is written by the first completed scan (library-marker.ts), so only a library
+    // the database already holds files for can be missing it.
+    if (opts.markerFile && opts.hasRows) {
       try {
         await fs.access(path.join(root, opts.markerFile));
       } catch {
