@@ -3,6 +3,7 @@ export * from './exif.ts';
 export * from './exif-date.ts';
 export * from './exiftool-process.ts';
 export * from './ffmpeg-frame.ts';
+export * from './file-header.ts';
 export * from './hash.ts';
 export * from './heif-boxes.ts';
 export * from './heif-convert.ts';

@@ -7,6 +7,7 @@ import {
   type DerivativeTarget,
   errorMessage,
   hashFile,
+  readFileHeader,
   type SourceKind,
   thumbPaths,
 } from '@lumen/media';
@@ -135,17 +136,6 @@ function sourceKindFor(mediaType: string, mime: string | null | undefined): Sour
 
 function knownMediaType(value: string): MediaType | 'unknown' {
   return value === 'photo' || value === 'raw' || value === 'video' ? value : 'unknown';
-}
-
-async function readHeader(absPath: string): Promise<Uint8Array> {
-  const handle = await fs.open(absPath, 'r');
-  try {
-    const buffer = Buffer.alloc(Math.max(256, MAGIC_HEADER_BYTES));
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -372,7 +362,7 @@ export class ImagesService {
 
   async #classify(file: LocatedFile): Promise<ReturnType<typeof classifyFile>> {
     try {
-      return classifyFile(file.relPath, await readHeader(file.realPath));
+      return classifyFile(file.relPath, await readFileHeader(file.realPath));
     } catch (err) {
       throw fileProblem(err, `"${file.relPath}" in library "${file.library.name}"`);
     }

@@ -8,6 +8,7 @@ import {
   hashFile,
   orientationFromRotation,
   probeVideo,
+  readFileHeader,
   readPhotoMetadata,
   renderImageDerivatives,
   type SourceKind,
@@ -245,19 +246,11 @@ function baseRow(req: IngestRequest, mediaType: MediaType, mimeType: string | nu
 }
 
 async function readHeader(absPath: string): Promise<Uint8Array | undefined> {
-  let handle: fs.FileHandle;
   try {
-    handle = await fs.open(absPath, 'r');
+    return await readFileHeader(absPath);
   } catch (err) {
     if (isGone(err)) return undefined;
     throw err;
-  }
-  try {
-    const buffer = Buffer.alloc(Math.max(256, MAGIC_HEADER_BYTES));
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
   }
 }
 
