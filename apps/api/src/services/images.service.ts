@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import type { Config } from '@lumen/core';
-import { classifyFile, MAGIC_HEADER_BYTES, type MediaType, PathError, resolveInsideRoot } from '@lumen/core';
+import { classifyFile, type MediaType, PathError, resolveInsideRoot } from '@lumen/core';
 import { type Database, ImageExifRepository, type ImageExifRow, type LibraryRow } from '@lumen/db';
 import {
   contentHashHex,

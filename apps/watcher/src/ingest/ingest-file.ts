@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { classifyFile, MAGIC_HEADER_BYTES, type MediaType, storedMtimeMs } from '@lumen/core';
+import { classifyFile, type MediaType, storedMtimeMs } from '@lumen/core';
 import type { ImageExifInput, ThumbStatus } from '@lumen/db';
 import {
   type ExiftoolProcess,
