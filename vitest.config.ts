@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // `extends: true`: each project inherits the root options below (timeouts), which inline
 // projects otherwise do not.
 const project = (name: string, dir: string, extra: Record<string, unknown> = {}) => ({
-  extends: true,
+  extends: true as const,
   test: { name, root: dir, include: ['test/**/*.test.ts', 'src/**/*.test.ts'], ...extra },
 });
 
