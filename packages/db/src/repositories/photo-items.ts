@@ -2,40 +2,6 @@ import type { Kysely, SelectQueryBuilder } from 'kysely';
 import type { DB, ImageExif } from '../schema.generated.ts';
 import { chunk, IN_LIST_CHUNK_SIZE } from './chunks.ts';
 
-/** One photo or video as `/photos` and `/memories` list it. Field names follow the columns. */
-export interface PhotoItem {
-  id: number;
-  library_id: number;
-  /** The library's name. */
-  library: string;
-  rel_path: string;
-  file_name: string;
-  /** RAW files are photos here; `is_raw` tells them apart. */
-  media_type: 'photo' | 'video';
-  is_raw: boolean;
-  mime_type: string | null;
-  size_bytes: number;
-  date_taken: string | null;
-  date_taken_offset: string | null;
-  width: number | null;
-  height: number | null;
-  orientation: number | null;
-  gps_lat: number | null;
-  gps_lon: number | null;
-  gps_alt: number | null;
-  camera_make: string | null;
-  camera_model: string | null;
-  lens_model: string | null;
-  content_hash: string | null;
-  duration_sec: number | null;
-  thumb_status: string;
-  preview_status: string;
-  /** Ids of the tags on this content hash, ascending. */
-  tag_ids: number[];
-  /** Whether the requesting user marked this content hash favorite. */
-  favorite: boolean;
-}
-
 /** The columns a PhotoItem is read from, for `select` on `image_exif as ie`. */
 export const PHOTO_ROW_COLUMNS = [
   'ie.id',
@@ -88,6 +54,19 @@ export interface PhotoRow {
   duration_sec: number | null;
   thumb_status: string;
   preview_status: string;
+}
+
+/** One photo or video as `/photos` and `/memories` list it: its row, plus names, tags and favorite. */
+export interface PhotoItem extends Omit<PhotoRow, 'media_type' | 'date_taken_source'> {
+  /** The library's name. */
+  library: string;
+  /** RAW files are photos here; `is_raw` tells them apart. */
+  media_type: 'photo' | 'video';
+  is_raw: boolean;
+  /** Ids of the tags on this content hash, ascending. */
+  tag_ids: number[];
+  /** Whether the requesting user marked this content hash favorite. */
+  favorite: boolean;
 }
 
 export type PhotoTables = DB & { ie: ImageExif };
