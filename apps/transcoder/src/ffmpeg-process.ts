@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { createInterface } from 'node:readline';
+import { ffprobeJsonArgs } from '@lumen/media';
 import { execa } from 'execa';
 
 /**
@@ -178,27 +179,14 @@ export interface RunFfprobeOptions {
  */
 export async function runFfprobe(absPath: string, opts: RunFfprobeOptions = {}): Promise<unknown> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const result = await execa(
-    opts.ffprobePath ?? 'ffprobe',
-    [
-      '-hide_banner',
-      '-v',
-      'error',
-      '-print_format',
-      'json',
-      '-show_format',
-      '-show_streams',
-      `file:${absPath}`,
-    ],
-    {
-      timeout: timeoutMs,
-      killSignal: 'SIGKILL',
-      cancelSignal: opts.signal,
-      stdin: 'ignore',
-      reject: false,
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
+  const result = await execa(opts.ffprobePath ?? 'ffprobe', ffprobeJsonArgs(absPath), {
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
+    cancelSignal: opts.signal,
+    stdin: 'ignore',
+    reject: false,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   const tail = stderrTail(String(result.stderr ?? ''));
   if (result.isCanceled) throw new FfmpegError(describe('ffprobe', 'cancelled', '', tail), 'cancelled', tail);
   if (result.timedOut) {

@@ -139,25 +139,26 @@ export function videoProbeFromFfprobe(output: unknown): VideoProbe {
   };
 }
 
+/** ffprobe's arguments for the `-show_format -show_streams` JSON of one file. */
+export function ffprobeJsonArgs(absPath: string): string[] {
+  return [
+    '-hide_banner',
+    ...['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams'],
+    ffmpegInput(absPath),
+  ];
+}
+
 /** Runs ffprobe on a video. Throws a MediaError naming the file when it is not a readable video. */
 export async function probeVideo(absPath: string, options: ProbeVideoOptions = {}): Promise<VideoProbe> {
   const timeoutMs = options.timeoutMs ?? 20_000;
   let stdout: string;
   try {
-    const result = await execa(
-      options.ffprobePath ?? 'ffprobe',
-      [
-        '-hide_banner',
-        '-v',
-        'error',
-        '-print_format',
-        'json',
-        '-show_format',
-        '-show_streams',
-        ffmpegInput(absPath),
-      ],
-      { timeout: timeoutMs, killSignal: 'SIGKILL', stdin: 'ignore', maxBuffer: 16 * 1024 * 1024 },
-    );
+    const result = await execa(options.ffprobePath ?? 'ffprobe', ffprobeJsonArgs(absPath), {
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+      stdin: 'ignore',
+      maxBuffer: 16 * 1024 * 1024,
+    });
     stdout = result.stdout;
   } catch (error) {
     if ((error as { timedOut?: boolean }).timedOut)
