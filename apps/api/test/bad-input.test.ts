@@ -161,6 +161,8 @@ describe('malformed input never causes a 500', () => {
   });
 
   const otherSortCursor = encodeCursor({ s: 'NameAsc', f: 'a', r: 'a', id: 1 });
+  // A Shuffle cursor from before shuffle blocks (no block bits m, no block position p).
+  const oldShuffleCursor = encodeCursor({ s: 'Shuffle', seed: 'a', k: 1, id: 1 });
   it.each<[string, string, number, string, unknown?]>([
     ['GET', '/photos?limit=0', 400, 'limit'],
     ['GET', '/photos?limit=abc', 400, 'limit'],
@@ -185,6 +187,7 @@ describe('malformed input never causes a 500', () => {
     ['GET', '/photos?cursor=garbage!', 400, 'cursor'],
     ['GET', '/photos?cursor=eyJ2IjoxfQ', 400, 'cursor'],
     ['GET', `/photos?sort=Shuffle&cursor=${otherSortCursor}`, 400, 'cursor'],
+    ['GET', `/photos?sort=Shuffle&cursor=${oldShuffleCursor}`, 400, 'cursor'],
     ['GET', '/photos?seed=bad!seed&sort=Shuffle', 400, 'seed'],
     ['GET', '/photos?path=../x', 400, 'path'],
     ['GET', '/photos?path=%2Fetc', 400, 'path'],

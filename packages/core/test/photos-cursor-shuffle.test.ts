@@ -21,7 +21,8 @@ describe('photo cursors', () => {
     { s: 'NameDesc', f: 'a"b\\c.jpg', r: 'x/a"b\\c.jpg', id: 1 },
     { s: 'TagCountDesc', c: 0, id: 5 },
     { s: 'TagCountAsc', c: 12, id: 50_000 },
-    { s: 'Shuffle', seed: 'abc-DEF_123', k: SHUFFLE_MODULUS - 1, id: 2 },
+    { s: 'Shuffle', seed: 'abc-DEF_123', m: 0, p: 0, k: SHUFFLE_MODULUS - 1, id: 2 },
+    { s: 'Shuffle', seed: 'x', m: 24, p: 2 ** 24 - 1, k: 0, id: 7 },
   ];
   it.each(cursors)('round-trips %j as URL-safe text', (cursor) => {
     const text = encodePhotoCursor(cursor);
@@ -42,8 +43,19 @@ describe('photo cursors', () => {
     ['missing key', encodeCursor({ s: 'NameAsc', f: 'a', id: 1 })],
     ['id not a positive integer', encodeCursor({ s: 'TagCountAsc', c: 1, id: 0 })],
     ['fractional count', encodeCursor({ s: 'TagCountAsc', c: 1.5, id: 1 })],
-    ['shuffle key out of range', encodeCursor({ s: 'Shuffle', seed: 'x', k: SHUFFLE_MODULUS, id: 1 })],
-    ['bad seed', encodeCursor({ s: 'Shuffle', seed: 'a b', k: 1, id: 1 })],
+    [
+      'shuffle key out of range',
+      encodeCursor({ s: 'Shuffle', seed: 'x', m: 0, p: 0, k: SHUFFLE_MODULUS, id: 1 }),
+    ],
+    ['bad seed', encodeCursor({ s: 'Shuffle', seed: 'a b', m: 0, p: 0, k: 1, id: 1 })],
+    ['shuffle of the old format (no m, p)', encodeCursor({ s: 'Shuffle', seed: 'x', k: 1, id: 1 })],
+    ['shuffle block bits above 24', encodeCursor({ s: 'Shuffle', seed: 'x', m: 25, p: 0, k: 1, id: 1 })],
+    ['fractional block bits', encodeCursor({ s: 'Shuffle', seed: 'x', m: 1.5, p: 0, k: 1, id: 1 })],
+    [
+      'block position past the last block',
+      encodeCursor({ s: 'Shuffle', seed: 'x', m: 3, p: 8, k: 1, id: 1 }),
+    ],
+    ['negative block position', encodeCursor({ s: 'Shuffle', seed: 'x', m: 3, p: -1, k: 1, id: 1 })],
     ['date as number', encodeCursor({ s: 'DateTakenAsc', d: 5, id: 1 })],
     ['far too long', 'A'.repeat(9000)],
   ])('rejects %s', (_name, text) => {
@@ -52,7 +64,10 @@ describe('photo cursors', () => {
 
   it.each([
     [{ s: 'NameAsc', f: 'a', r: 'a', id: 1 } as PhotoCursor, { sort: 'NameDesc' as const }],
-    [{ s: 'Shuffle', seed: 'one', k: 1, id: 1 } as PhotoCursor, { sort: 'Shuffle' as const, seed: 'two' }],
+    [
+      { s: 'Shuffle', seed: 'one', m: 0, p: 0, k: 1, id: 1 } as PhotoCursor,
+      { sort: 'Shuffle' as const, seed: 'two' },
+    ],
   ])('rejects %j when the query expects %j', (cursor, expect_) => {
     expect(() => decodePhotoCursor(encodePhotoCursor(cursor), expect_)).toThrow(CursorError);
   });

@@ -123,7 +123,11 @@ describe('photosQuerySchema', () => {
     [{ cursor: 'garbage!' }, ['cursor']],
     [{ sort: 'NameAsc', cursor: encodePhotoCursor({ s: 'NameDesc', f: 'a', r: 'a', id: 1 }) }, ['cursor']],
     [
-      { sort: 'Shuffle', seed: 'two', cursor: encodePhotoCursor({ s: 'Shuffle', seed: 'one', k: 5, id: 1 }) },
+      {
+        sort: 'Shuffle',
+        seed: 'two',
+        cursor: encodePhotoCursor({ s: 'Shuffle', seed: 'one', m: 0, p: 0, k: 5, id: 1 }),
+      },
       ['cursor'],
     ],
   ] as [Record<string, unknown>, string[]][])('rejects %j naming %j', (input, paths) => {
@@ -179,7 +183,10 @@ describe('toPhotoSearch', () => {
   it.each([
     [{ sort: 'Shuffle', seed: 'mine' }, 'mine'],
     [
-      { sort: 'Shuffle', cursor: encodePhotoCursor({ s: 'Shuffle', seed: 'fromcursor', k: 1, id: 1 }) },
+      {
+        sort: 'Shuffle',
+        cursor: encodePhotoCursor({ s: 'Shuffle', seed: 'fromcursor', m: 0, p: 0, k: 1, id: 1 }),
+      },
       'fromcursor',
     ],
   ])('Shuffle seed from %j is %s', (input, seed) => {

@@ -1,11 +1,14 @@
 import {
+  compareShuffleRank,
   EARTH_RADIUS_KM,
   type GeoPoint,
   haversineKm,
   type PhotoFilters,
   type PhotoSort,
-  shuffleKey,
+  shuffleBlockBits,
+  shuffleBlockOrder,
   shuffleParams,
+  shuffleRank,
 } from '@lumen/core';
 import {
   type Database,
@@ -291,16 +294,22 @@ export function referenceFilter(seed: SeededLibrary, filters: PhotoFilters): Fix
   });
 }
 
-/** The reference order of a sort (byte order for names, which is what SQLite and C-collation Postgres use). */
+/**
+ * The reference order of a sort (byte order for names, which is what SQLite and C-collation Postgres
+ * use). Shuffle: the order of `shuffleSeed` with 2^shuffleBits blocks (by default as many as a
+ * repository with 64 rows per block picks for these photos).
+ */
 export function referenceSort(
   seed: SeededLibrary,
   photos: FixturePhoto[],
   sort: PhotoSort,
   shuffleSeed = 's',
+  shuffleBits = shuffleBlockBits(photos.length),
 ): FixturePhoto[] {
   const byteCompare = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
   const tagCount = (p: FixturePhoto) => ((p.hash && seed.tagsByHash.get(p.hash)) || []).length;
-  const params = shuffleParams(shuffleSeed);
+  const key = shuffleParams(shuffleSeed);
+  const order = shuffleBlockOrder(shuffleSeed, shuffleBits);
   const sorted = [...photos];
   const asc = (a: FixturePhoto, b: FixturePhoto): number => {
     switch (sort) {
@@ -311,7 +320,7 @@ export function referenceSort(
       case 'TagCountDesc':
         return tagCount(a) - tagCount(b) || a.id - b.id;
       case 'Shuffle':
-        return shuffleKey(a.id, params) - shuffleKey(b.id, params) || a.id - b.id;
+        return compareShuffleRank(shuffleRank(a.id, key, order), shuffleRank(b.id, key, order));
       case 'DateTakenAsc':
       case 'DateTakenDesc':
         return byteCompare(a.date ?? '', b.date ?? '') || a.id - b.id;

@@ -4,12 +4,16 @@ import {
   type PhotoSearch,
   type PhotoSort,
   photosQuerySchema,
+  scrambleId,
+  shuffleBlockBits,
 } from '@lumen/core';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, ImageExifRepository, type PhotoItem, PhotosRepository } from '../src/index.ts';
-import { escapeLike } from '../src/repositories/photo-filters.ts';
+import { escapeLike, scrambledIdSql } from '../src/repositories/photo-filters.ts';
 import {
   destination,
+  type FixturePhoto,
   hash,
   PARIS,
   referenceFilter,
@@ -53,13 +57,16 @@ describe.each(PLANS)('PhotosRepository on $engine, $plan', ({ engine, sortIndexM
   afterAll(() => cleanup?.());
 
   /** Every page of a search, following nextCursor; checks each page's total and size. */
-  async function collect(search: PhotoSearch): Promise<{ items: PhotoItem[]; pages: number; total: number }> {
+  async function collect(
+    search: PhotoSearch,
+    repository = photos,
+  ): Promise<{ items: PhotoItem[]; pages: number; total: number }> {
     const items: PhotoItem[] = [];
     let cursor: PhotoSearch['cursor'];
     let pages = 0;
     let total = -1;
     for (;;) {
-      const page = await photos.search({ ...search, ...(cursor ? { cursor } : {}) });
+      const page = await repository.search({ ...search, ...(cursor ? { cursor } : {}) });
       pages++;
       expect(page.items.length).toBeLessThanOrEqual(search.limit);
       if (total === -1) total = page.total;
@@ -159,6 +166,45 @@ describe.each(PLANS)('PhotosRepository on $engine, $plan', ({ engine, sortIndexM
         expect(await photos.count(filters)).toBe(expected.length);
       },
     );
+
+    // The fixture is small enough for one block at 64 rows per block; these make 4-16 blocks.
+    it.each([1, 2, 5])(
+      'sort Shuffle with %d rows per block: every page in order, no repeats or skips',
+      async (rowsPerBlock) => {
+        const filters = { libraryIds: all, ...build(seed) } as PhotoFilters;
+        const matches = referenceFilter(seed, filters);
+        const bits = shuffleBlockBits(matches.length, rowsPerBlock);
+        const expected = referenceSort(seed, matches, 'Shuffle', 'fixed-seed', bits);
+        const repository = new PhotosRepository(database.db, database.kind, {
+          sortIndexMinMatches,
+          shuffleRowsPerBlock: rowsPerBlock,
+        });
+        const search: PhotoSearch = { ...filters, sort: 'Shuffle', seed: 'fixed-seed', limit: 3 };
+        const { items, total, pages } = await collect(search, repository);
+        expect(paths(items)).toEqual(
+          paths(expected.map((p) => ({ library_id: seed.libraries[p.library], rel_path: p.path }))),
+        );
+        expect(total).toBe(expected.length);
+        expect(pages).toBe(Math.max(1, Math.ceil(expected.length / 3)));
+      },
+    );
+  });
+
+  it('the Shuffle matrix has many blocks with few rows per block (the test above can fail)', () => {
+    expect(shuffleBlockBits(seed.photos.length, 1)).toBe(4);
+    expect(shuffleBlockBits(seed.photos.length, 2)).toBe(3);
+    // With several blocks the order is not the one-block (plain key) order.
+    const oneBlock = referenceSort(seed, seed.photos, 'Shuffle', 'fixed-seed', 0);
+    expect(referenceSort(seed, seed.photos, 'Shuffle', 'fixed-seed', 4)).not.toEqual(oneBlock);
+  });
+
+  it('SQL scrambles ids exactly as scrambleId does', async () => {
+    const ids = [1, 2, 3, 77, 65_536, 1_000_003, 2 ** 31 - 1];
+    for (const id of ids) {
+      const scramble = sql<number>`(select ${scrambledIdSql('ie.id')} from (select ${sql.lit(id)} as id) ie)`;
+      const row = await sql<{ scr: number }>`select ${scramble} as scr`.execute(database.db);
+      expect(Number(row.rows[0]?.scr)).toBe(scrambleId(id));
+    }
   });
 
   it('the filters narrow things down (the fixture is not trivially matched)', () => {
@@ -215,17 +261,93 @@ describe.each(PLANS)('PhotosRepository on $engine, $plan', ({ engine, sortIndexM
     expect(anonymous.items.some((i) => i.favorite)).toBe(false);
   });
 
-  it('Shuffle: the same seed gives the same order, another seed another order', async () => {
-    const base = { libraryIds: all, sort: 'Shuffle' as PhotoSort, limit: 5 };
-    const a1 = paths((await collect({ ...base, seed: 'alpha' })).items);
-    const a2 = paths((await collect({ ...base, seed: 'alpha' })).items);
-    const b = paths((await collect({ ...base, seed: 'beta' })).items);
-    expect(a1).toEqual(a2);
-    expect(b).not.toEqual(a1);
-    expect([...b].sort()).toEqual([...a1].sort());
-    expect(new Set(a1).size).toBe(seed.photos.length);
-    const first = await photos.search({ ...base, seed: 'alpha' });
-    expect(first.seed).toBe('alpha');
+  it.each([undefined, 2])(
+    'Shuffle (%s rows per block): the same seed gives the same order, another seed another order',
+    async (shuffleRowsPerBlock) => {
+      const repository = new PhotosRepository(database.db, database.kind, {
+        sortIndexMinMatches,
+        shuffleRowsPerBlock,
+      });
+      const base = { libraryIds: all, sort: 'Shuffle' as PhotoSort, limit: 5 };
+      const a1 = paths((await collect({ ...base, seed: 'alpha' }, repository)).items);
+      const a2 = paths((await collect({ ...base, seed: 'alpha' }, repository)).items);
+      const b = paths((await collect({ ...base, seed: 'beta' }, repository)).items);
+      expect(a1).toEqual(a2);
+      expect(b).not.toEqual(a1);
+      expect([...b].sort()).toEqual([...a1].sort());
+      expect(new Set(a1).size).toBe(seed.photos.length);
+      const first = await repository.search({ ...base, seed: 'alpha' });
+      expect(first.seed).toBe('alpha');
+    },
+  );
+
+  it('a Shuffle whose blocks came up mostly empty (rows deleted since page one) still pages through every row', async () => {
+    // 4096 blocks for 25 rows: the page reads ever wider windows, then the rest in one query.
+    const cursor = { s: 'Shuffle' as const, seed: 'sparse', m: 12, p: 0, k: 0, id: 1 };
+    const expected = referenceSort(seed, seed.photos, 'Shuffle', 'sparse', 12);
+    const first = await photos.search({ libraryIds: all, sort: 'Shuffle', seed: 'sparse', limit: 4, cursor });
+    const firstIndex = expected.findIndex((p) => p.path === first.items[0]?.rel_path);
+    const { items } = await collect({ libraryIds: all, sort: 'Shuffle', seed: 'sparse', limit: 4, cursor });
+    expect(paths(items)).toEqual(
+      paths(
+        expected.slice(firstIndex).map((p) => ({ library_id: seed.libraries[p.library], rel_path: p.path })),
+      ),
+    );
+    // Only rows in block position 0 with a key of 0 could come before the cursor.
+    expect(firstIndex).toBe(0);
+  });
+
+  it('Shuffle pages neither repeat nor skip rows when new rows arrive between pages', async () => {
+    const repository = new PhotosRepository(database.db, database.kind, {
+      sortIndexMinMatches,
+      shuffleRowsPerBlock: 2,
+    });
+    const search: PhotoSearch = { libraryIds: all, sort: 'Shuffle', seed: 'late', limit: 6 };
+    const first = await repository.search(search);
+    const bits = shuffleBlockBits(seed.photos.length, 2);
+    const images = new ImageExifRepository(database.db);
+    const extras: FixturePhoto[] = Array.from({ length: 30 }, (_, i) => ({
+      ...seed.photos[0]!,
+      path: `late/new-${i}.jpg`,
+      dir: 'late',
+      fileName: `new-${i}.jpg`,
+      hash: null,
+    }));
+    const written = await images.upsert(extras.map((p) => toImageRow(seed.libraries.main, p)));
+    for (const extra of extras) {
+      extra.id = written.find((w) => w.rel_path === extra.path)!.id;
+    }
+    try {
+      const rest: PhotoItem[] = [];
+      let cursor = photosQuerySchema.parse({ sort: 'Shuffle', cursor: first.nextCursor }).cursor;
+      while (cursor) {
+        const page = await repository.search({ ...search, cursor });
+        rest.push(...page.items);
+        cursor = page.nextCursor
+          ? photosQuerySchema.parse({ sort: 'Shuffle', cursor: page.nextCursor }).cursor
+          : undefined;
+      }
+      // The order of the first page's shuffle (same blocks) over old and new rows; a new row
+      // shows up exactly when it comes after the last row of the first page.
+      const order = referenceSort(seed, [...seed.photos, ...extras], 'Shuffle', 'late', bits);
+      const lastOfFirst = first.items[first.items.length - 1]!;
+      const cut = order.findIndex(
+        (p) => seed.libraries[p.library] === lastOfFirst.library_id && p.path === lastOfFirst.rel_path,
+      );
+      const expected = [
+        ...order.slice(0, cut + 1).filter((p) => !extras.includes(p)),
+        ...order.slice(cut + 1),
+      ];
+      expect(paths([...first.items, ...rest])).toEqual(
+        paths(expected.map((p) => ({ library_id: seed.libraries[p.library], rel_path: p.path }))),
+      );
+      // Some new rows land before the cut and some after, so both cases are exercised.
+      const shown = rest.filter((item) => item.rel_path.startsWith('late/')).length;
+      expect(shown).toBeGreaterThan(0);
+      expect(shown).toBeLessThan(extras.length);
+    } finally {
+      await images.deleteByIds(extras.map((p) => p.id));
+    }
   });
 
   it('a page limit above 500 is capped, below 1 raised', async () => {

@@ -8,5 +8,6 @@ export * from './photo-search.ts';
 export * from './photo-sort.ts';
 export * from './photos-query.schema.ts';
 export * from './query-params.ts';
+export * from './shuffle-blocks.ts';
 export * from './shuffle-key.ts';
 export * from './tag-name.ts';

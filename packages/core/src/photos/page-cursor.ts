@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PhotoSort } from './photo-sort.ts';
+import { MAX_SHUFFLE_BLOCK_BITS } from './shuffle-blocks.ts';
 import { SHUFFLE_MODULUS, shuffleSeedSchema } from './shuffle-key.ts';
 
 /**
@@ -49,7 +50,8 @@ const isoInstant = z.string().max(40);
 /**
  * Where the next page of `/photos` starts: the sort, and the sort key and id of the last row sent.
  * DateTaken cursors carry `d: null` once the page has reached the rows without a date (they come
- * last in both directions).
+ * last in both directions). Shuffle cursors carry the shuffle's block bits `m` (fixed on its first
+ * page), and the block position `p` and key `k` of the last row (see shuffle-blocks.ts).
  */
 export const photoCursorSchema = z.discriminatedUnion('s', [
   z.object({ s: z.enum(['DateTakenAsc', 'DateTakenDesc']), d: isoInstant.nullable(), id: rowId }),
@@ -60,16 +62,20 @@ export const photoCursorSchema = z.discriminatedUnion('s', [
     id: rowId,
   }),
   z.object({ s: z.enum(['TagCountAsc', 'TagCountDesc']), c: z.number().int().min(0), id: rowId }),
-  z.object({
-    s: z.literal('Shuffle'),
-    seed: shuffleSeedSchema,
-    k: z
-      .number()
-      .int()
-      .min(0)
-      .max(SHUFFLE_MODULUS - 1),
-    id: rowId,
-  }),
+  z
+    .object({
+      s: z.literal('Shuffle'),
+      seed: shuffleSeedSchema,
+      m: z.number().int().min(0).max(MAX_SHUFFLE_BLOCK_BITS),
+      p: z.number().int().min(0),
+      k: z
+        .number()
+        .int()
+        .min(0)
+        .max(SHUFFLE_MODULUS - 1),
+      id: rowId,
+    })
+    .refine((cursor) => cursor.p < 2 ** cursor.m, { path: ['p'], message: 'block position out of range' }),
 ]);
 export type PhotoCursor = z.output<typeof photoCursorSchema>;
 

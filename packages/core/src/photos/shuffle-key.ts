@@ -28,8 +28,13 @@ export const shuffleSeedSchema = z
 
 /** The three multipliers for a seed (FNV-1a of the seed with three salts, mapped into [1, P − 1]). */
 export function shuffleParams(seed: string): ShuffleParams {
-  const part = (salt: string) => (fnv1a32(`${salt}:${seed}`) % (SHUFFLE_MODULUS - 1)) + 1;
+  const part = (salt: string) => (seedHash(seed, salt) % (SHUFFLE_MODULUS - 1)) + 1;
   return { a: part('a'), b: part('b'), c: part('c') };
+}
+
+/** 32 bits from a seed and a salt (FNV-1a of `salt:seed`); other salts give unrelated bits. */
+export function seedHash(seed: string, salt: string): number {
+  return fnv1a32(`${salt}:${seed}`);
 }
 
 /** The shuffle key of a row id, computed exactly as the SQL expression does. */
