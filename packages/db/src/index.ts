@@ -7,6 +7,7 @@ export {
   type OpenDatabaseOptions,
   openDatabase,
 } from './open-database.ts';
+export { ReadCache } from './read-cache.ts';
 export * from './repositories/favorites.repository.ts';
 export type {
   FollowedEdit,

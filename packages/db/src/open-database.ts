@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { DatabaseKind } from './migrations/dialect-columns.ts';
 import { migrationsFor } from './migrations/migration-list.ts';
 import type { DB } from './schema.generated.ts';
+import { withStatementCache } from './sqlite-statement-cache.ts';
 
 /** Where the database lives; the same shape as `Config['database']` from @lumen/core. */
 export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
@@ -21,6 +22,13 @@ export interface Database {
   close(): Promise<void>;
   /** True when a trivial query answers within a few seconds. Never throws. */
   ping(): Promise<boolean>;
+  /**
+   * Changes whenever the database may have changed: a token to key cached reads by (see ReadCache).
+   * SQLite: the data_version pragma (bumped by every commit of another connection, other processes
+   * included) and total_changes() (every row this connection wrote). Null on Postgres, where there
+   * is no cheap equivalent: callers then read every time.
+   */
+  changeStamp(): string | null;
 }
 
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
@@ -37,9 +45,9 @@ export async function openDatabase(
   const migrate = opts.migrate ?? true;
   if (target.kind === 'sqlite') {
     const sqlite = openSqliteFile(target.file);
-    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     if (migrate) await closeOnError(db, () => migrateSqlite(db, sqlite));
-    return wrap(db, 'sqlite');
+    return wrap(db, 'sqlite', sqliteChangeStamp(sqlite));
   }
   const pool = new pg.Pool({
     connectionString: target.url,
@@ -53,7 +61,7 @@ export async function openDatabase(
   pool.on('error', () => {});
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   if (migrate) await closeOnError(db, () => migrateToLatest(db, 'postgres'));
-  return wrap(db, 'postgres');
+  return wrap(db, 'postgres', () => null);
 }
 
 /**
@@ -103,12 +111,24 @@ function pgTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) 
   return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
 }
 
-function wrap(db: Kysely<DB>, kind: DatabaseKind): Database {
+function wrap(db: Kysely<DB>, kind: DatabaseKind, changeStamp: () => string | null): Database {
   return {
     db,
     kind,
     close: () => db.destroy(),
     ping: () => ping(db),
+    changeStamp,
+  };
+}
+
+/** See Database.changeStamp: one prepared statement, a few microseconds. */
+function sqliteChangeStamp(sqlite: SQLite.Database): () => string {
+  const statement = sqlite
+    .prepare('select data_version as version, total_changes() as changes from pragma_data_version')
+    .raw();
+  return () => {
+    const [version, changes] = statement.get() as [number, number];
+    return `${version}:${changes}`;
   };
 }
 

@@ -66,8 +66,9 @@ describe('opening SQLite', () => {
       'image_exif_lower_camera_idx',
       'image_exif_lower_lens_idx',
       'image_exif_media_type_idx',
+      'image_exif_shuffle_idx',
       'photo_insights_content_hash_idx',
-      'tagged_photo_content_hash_idx',
+      'tagged_photo_content_hash_tag_id_idx',
       'tagged_photo_library_id_rel_path_idx',
     ]);
   });

@@ -78,6 +78,8 @@ beforeAll(async () => {
 afterAll(() => temp.cleanup());
 
 const base = (): PhotoSearch => ({ libraryIds: [libraryId], sort: 'DateTakenDesc', limit: 50 });
+const SHUFFLED: Partial<PhotoSearch> = { sort: 'Shuffle', seed: 'plan', limit: 10 };
+const SHUFFLE_RANGES = /image_exif_shuffle_idx \(<expr>>\? AND <expr><\?\)/;
 
 describe('query plans without ANALYZE', () => {
   it.each<[string, Partial<PhotoSearch>, RegExp, RegExp]>([
@@ -119,9 +121,11 @@ describe('query plans without ANALYZE', () => {
       /image_exif_gps_lat_gps_lon_date_taken_idx/,
     ],
     [
+      // Many tagged photos: the page walks the date index and probes each row's tags (EXISTS);
+      // the COUNT gathers the tagged hashes once by tag.
       'tags any of 3',
       { tags: { ids: [1, 2, 3], mode: 'any' } },
-      /sqlite_autoindex_tagged_photo_1 \(tag_id=\?\)/,
+      /image_exif_date_taken_id_idx.*EXISTS USING COVERING INDEX tagged_photo_content_hash_tag_id_idx \(content_hash=\?\)/,
       /sqlite_autoindex_tagged_photo_1 \(tag_id=\?\)/,
     ],
     [
@@ -143,6 +147,33 @@ describe('query plans without ANALYZE', () => {
       /sqlite_autoindex_favorites_1 \(user_id=\?\)/,
     ],
     ['videos', { mediaType: 'video' }, /image_exif_date_taken_id_idx/, /image_exif_media_type_idx/],
+    // A shuffle page reads the scramble ranges of a few blocks (SHUFFLED, see shuffle-blocks.ts).
+    ['shuffle, no filter', SHUFFLED, SHUFFLE_RANGES, /SCAN ie USING COVERING INDEX/],
+    [
+      'shuffle, a common camera make (tests it on the rows of the blocks)',
+      { ...SHUFFLED, cameraMake: 'canon' },
+      SHUFFLE_RANGES,
+      /image_exif_lower_camera_idx/,
+    ],
+    [
+      'shuffle, a rare camera make (finds it by its index)',
+      { ...SHUFFLED, cameraMake: 'LEICA' },
+      /image_exif_lower_camera_idx/,
+      /image_exif_lower_camera_idx/,
+    ],
+    ['shuffle, videos', { ...SHUFFLED, mediaType: 'video' }, SHUFFLE_RANGES, /image_exif_media_type_idx/],
+    [
+      'shuffle, tags any of 3',
+      { ...SHUFFLED, tags: { ids: [1, 2, 3], mode: 'any' } },
+      SHUFFLE_RANGES,
+      /sqlite_autoindex_tagged_photo_1 \(tag_id=\?\)/,
+    ],
+    [
+      'shuffle, a year of dates',
+      { ...SHUFFLED, dateFrom: '2016-01-01T00:00:00.000Z', dateTo: '2016-12-31T23:59:59.999Z' },
+      SHUFFLE_RANGES,
+      /image_exif_date_taken_id_idx \(date_taken>\? AND date_taken<\?\)/,
+    ],
   ])('%s', async (_name, search, pagePlan, countPlan) => {
     const plan = await photos.explainSearch({ ...base(), ...search });
     const page = plan.page.join(' | ');

@@ -7,6 +7,7 @@ import {
   LibrariesRepository,
   MemoriesRepository,
   PhotosRepository,
+  ReadCache,
   TagsRepository,
 } from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
@@ -33,7 +34,8 @@ export function registerPhotoLibraryRoutes(
   deps: { config: Config; database: Database; bus: Bus; logger: Logger; libraries: LibrariesService },
 ): void {
   const { db, kind } = deps.database;
-  const photosRepo = new PhotosRepository(db, kind);
+  const countCache = new ReadCache(() => deps.database.changeStamp());
+  const photosRepo = new PhotosRepository(db, kind, { countCache });
   const locator = new PhotoLocator(new LibrariesRepository(db), photosRepo);
   const photos = new PhotosService(photosRepo, locator);
 

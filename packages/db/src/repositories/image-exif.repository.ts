@@ -193,6 +193,21 @@ export class ImageExifRepository {
       .executeTakeFirst();
   }
 
+  /** What serving a thumbnail or preview needs of a file's row (the api's fast path), or undefined. */
+  async findDerivativeState(
+    libraryId: number,
+    relPath: string,
+  ): Promise<
+    Pick<ImageExifRow, 'content_hash' | 'media_type' | 'thumb_status' | 'preview_status'> | undefined
+  > {
+    return this.db
+      .selectFrom('image_exif')
+      .select(['content_hash', 'media_type', 'thumb_status', 'preview_status'])
+      .where('library_id', '=', libraryId)
+      .where('rel_path', '=', relPath)
+      .executeTakeFirst();
+  }
+
   /** Every location of a content hash (duplicates, other libraries), by id. */
   async findByHash(contentHash: string): Promise<ImageExifRow[]> {
     return this.db

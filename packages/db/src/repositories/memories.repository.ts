@@ -9,7 +9,7 @@ import { type Kysely, type SqlBool, sql } from 'kysely';
 import type { DatabaseKind } from '../migrations/dialect-columns.ts';
 import type { DB } from '../schema.generated.ts';
 import { allOf, coversEveryLibrary, excludedDirConditions, photoFilterConditions } from './photo-filters.ts';
-import { type PhotoItem, type PhotoRow, selectPhotoRows, toPhotoItems } from './photo-items.ts';
+import { type PhotoItem, type PhotoItemRow, selectPhotoRows, toPhotoItems } from './photo-items.ts';
 
 export interface MemoriesParams {
   /** The library asked for, or every Online one. */
@@ -89,12 +89,12 @@ export class MemoriesRepository {
     const oldestYear = Number(oldest.date_taken.slice(0, 4)) - 1;
 
     const windows = memoryWindows({ now: params.now, tz: params.tz, span: params.span, oldestYear });
-    const found: { year: number; from: string; to: string; rows: PhotoRow[]; more: boolean }[] = [];
+    const found: { year: number; from: string; to: string; rows: PhotoItemRow[]; more: boolean }[] = [];
     for (const window of windows) {
-      const matched: PhotoRow[] = [];
+      const matched: PhotoItemRow[] = [];
       let after: { date: string; id: number } | undefined;
       for (;;) {
-        let query = selectPhotoRows(this.db)
+        let query = selectPhotoRows(this.db, this.kind, params.userId)
           .where(where)
           .where('ie.date_taken', '>=', window.utcFrom)
           .where('ie.date_taken', '<', window.utcTo);
@@ -120,11 +120,7 @@ export class MemoriesRepository {
       }
     }
 
-    const items = await toPhotoItems(
-      this.db,
-      found.flatMap((group) => group.rows),
-      params.userId,
-    );
+    const items = toPhotoItems(found.flatMap((group) => group.rows));
     const byId = new Map(items.map((item) => [item.id, item]));
     return {
       groups: found.map((group) => ({

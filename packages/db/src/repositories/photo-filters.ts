@@ -3,6 +3,8 @@ import {
   maxHaversineTerm,
   normalizeExcludedDirs,
   type PhotoFilters,
+  SCRAMBLE_BITS,
+  SCRAMBLE_MULTIPLIER,
   SHUFFLE_MODULUS,
   type ShuffleParams,
 } from '@lumen/core';
@@ -50,9 +52,12 @@ export async function coversEveryLibrary(db: Kysely<DB>, libraryIds: readonly nu
  *   date_taken is written `+column`, which tells SQLite not to use its index, so it walks the
  *   date or name index in sort order and stops after `limit` matches instead of fetching and
  *   sorting every match. PhotosRepository picks this when the COUNT says many rows match.
+ * - `shuffleIndex` (a Shuffle page when many rows match): as `sortIndex`, and date_taken too is
+ *   written `+date_taken`, so SQLite reads the few scramble ranges of the page's blocks
+ *   (image_exif_shuffle_idx) and tests the filters on those rows, instead of fetching every match.
  * Postgres ignores the difference (it plans with statistics, and has no unary + on text).
  */
-export type IndexPreference = 'filterIndexes' | 'sortIndex';
+export type IndexPreference = 'filterIndexes' | 'sortIndex' | 'shuffleIndex';
 
 /**
  * Every condition of `filters`, to be AND-ed. With `everyLibrary` (see coversEveryLibrary) the
@@ -67,7 +72,7 @@ export function photoFilterConditions(
   options: { everyLibrary?: boolean; prefer?: IndexPreference } = {},
 ): Condition[] {
   if (filters.libraryIds.length === 0) return [NEVER];
-  const hint = kind === 'sqlite' && options.prefer === 'sortIndex';
+  const hint = kind === 'sqlite' && (options.prefer === 'sortIndex' || options.prefer === 'shuffleIndex');
   /** `ie.<column>`, or `+ie.<column>` when SQLite should not use its index. */
   const col = (column: string, noIndex = hint) => sql.raw(`${noIndex ? '+' : ''}ie.${column}`);
   const lowerOf = (column: string) => sql.raw(`${hint ? '+' : ''}lower(ie.${column})`);
@@ -90,28 +95,57 @@ export function photoFilterConditions(
     conditions.push(sql<SqlBool>`${lowerOf('lens_model')} = lower(${filters.lens})`);
   }
   if (filters.gps) conditions.push(...gpsConditions(filters.gps, col('gps_lat'), col('gps_lon')));
-  if (filters.dateFrom !== undefined) conditions.push(sql<SqlBool>`ie.date_taken >= ${filters.dateFrom}`);
-  if (filters.dateTo !== undefined) conditions.push(sql<SqlBool>`ie.date_taken <= ${filters.dateTo}`);
+  const date = col('date_taken', kind === 'sqlite' && options.prefer === 'shuffleIndex');
+  if (filters.dateFrom !== undefined) conditions.push(sql<SqlBool>`${date} >= ${filters.dateFrom}`);
+  if (filters.dateTo !== undefined) conditions.push(sql<SqlBool>`${date} <= ${filters.dateTo}`);
   if (filters.tags && filters.tags.ids.length > 0) {
-    const ids = [...new Set(filters.tags.ids)];
     conditions.push(
-      filters.tags.mode === 'any'
-        ? sql<SqlBool>`${col('content_hash')} in (
-            select tp.content_hash from tagged_photo tp where tp.tag_id in (${sql.join(ids)}))`
-        : sql<SqlBool>`${col('content_hash')} in (
-            select tp.content_hash from tagged_photo tp where tp.tag_id in (${sql.join(ids)})
-            group by tp.content_hash having count(*) = ${ids.length})`,
+      tagCondition(filters.tags.mode, [...new Set(filters.tags.ids)], hint, col('content_hash')),
     );
   }
   if (filters.mediaType === 'photo') conditions.push(sql<SqlBool>`${col('media_type')} in ('photo', 'raw')`);
   if (filters.mediaType === 'video') conditions.push(sql<SqlBool>`${col('media_type')} = 'video'`);
   if (filters.favoriteOf !== undefined) {
     conditions.push(
-      sql<SqlBool>`${col('content_hash')} in (
-        select f.content_hash from favorites f where f.user_id = ${filters.favoriteOf})`,
+      hint
+        ? sql<SqlBool>`exists (
+            select 1 from favorites f where f.user_id = ${filters.favoriteOf} and f.content_hash = ie.content_hash)`
+        : sql<SqlBool>`${col('content_hash')} in (
+            select f.content_hash from favorites f where f.user_id = ${filters.favoriteOf})`,
     );
   }
   return conditions;
+}
+
+/**
+ * Photos with any (or all) of the tags `ids`. Two forms for the two plans:
+ * - `in (select ...)` (filterIndexes): SQLite builds the set of tagged hashes once and looks each
+ *   up in the content_hash index; right for a COUNT or a small result, whose rows are all visited.
+ * - `exists (...)` (sortIndex): a page walking the date or name index tests only the rows it walks
+ *   (a few hundred for a page), each with one probe of the (content_hash, tag_id) index, instead of
+ *   first building the set of every tagged hash (several ms for a popular tag).
+ */
+function tagCondition(
+  mode: 'any' | 'all',
+  ids: readonly number[],
+  walkingSortIndex: boolean,
+  hashColumn: RawBuilder<unknown>,
+): Condition {
+  if (walkingSortIndex) {
+    // `+tp.tag_id`: one seek to the photo's few links, then the ids are tested, instead of one
+    // seek per id (about 30% less for three ids).
+    return mode === 'any'
+      ? sql<SqlBool>`exists (select 1 from tagged_photo tp
+          where tp.content_hash = ie.content_hash and +tp.tag_id in (${sql.join(ids)}))`
+      : sql<SqlBool>`(select count(*) from tagged_photo tp
+          where tp.content_hash = ie.content_hash and +tp.tag_id in (${sql.join(ids)})) = ${ids.length}`;
+  }
+  return mode === 'any'
+    ? sql<SqlBool>`${hashColumn} in (
+        select tp.content_hash from tagged_photo tp where tp.tag_id in (${sql.join(ids)}))`
+    : sql<SqlBool>`${hashColumn} in (
+        select tp.content_hash from tagged_photo tp where tp.tag_id in (${sql.join(ids)})
+        group by tp.content_hash having count(*) = ${ids.length})`;
 }
 
 /**
@@ -179,4 +213,15 @@ export function shuffleKeySql(params: ShuffleParams): RawBuilder<number> {
   const p = sql.lit(SHUFFLE_MODULUS);
   const x = sql`((cast(ie.id as bigint) % ${p}) * cast(${params.a} as bigint) + cast(${params.b} as bigint)) % ${p}`;
   return sql<number>`((${x}) * (${x}) + cast(${params.c} as bigint)) % ${p}`;
+}
+
+/**
+ * The scramble of a row id (scrambleId in @lumen/core), written with literals only so it is the
+ * very expression of the index image_exif_shuffle_idx (migration 0003-shuffle-index builds it with
+ * this function): SQLite and Postgres use an index on an expression only for the same expression,
+ * and a bound parameter would not be. On Postgres the literals above 2^31 are bigint, so the int4 id
+ * is widened and the arithmetic is bigint. Changing the text needs a new migration for the index.
+ */
+export function scrambledIdSql(column: 'id' | 'ie.id'): RawBuilder<number> {
+  return sql.raw<number>(`(((${column} % ${2 ** 31}) * ${SCRAMBLE_MULTIPLIER}) % ${2 ** SCRAMBLE_BITS})`);
 }

@@ -1,4 +1,5 @@
-import type { Kysely, SelectQueryBuilder } from 'kysely';
+import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
+import type { DatabaseKind } from '../migrations/dialect-columns.ts';
 import type { DB, ImageExif } from '../schema.generated.ts';
 import { chunk, IN_LIST_CHUNK_SIZE } from './chunks.ts';
 
@@ -56,6 +57,16 @@ export interface PhotoRow {
   preview_status: string;
 }
 
+/** A row as selectPhotoRows reads it: the PhotoRow columns plus what a PhotoItem adds. */
+export interface PhotoItemRow extends PhotoRow {
+  /** The library's name (null only if the library went away mid-query). */
+  library_name: string | null;
+  /** Tag ids on the content hash, comma-separated in no particular order; null without tags. */
+  tag_id_list: string | null;
+  /** 1 when the requesting user marked the content hash favorite, else 0. */
+  is_favorite: number;
+}
+
 /** One photo or video as `/photos` and `/memories` list it: its row, plus names, tags and favorite. */
 export interface PhotoItem extends Omit<PhotoRow, 'media_type' | 'date_taken_source'> {
   /** The library's name. */
@@ -70,30 +81,40 @@ export interface PhotoItem extends Omit<PhotoRow, 'media_type' | 'date_taken_sou
 }
 
 export type PhotoTables = DB & { ie: ImageExif };
-export type PhotoSelect = SelectQueryBuilder<PhotoTables, 'ie', PhotoRow>;
+export type PhotoSelect = SelectQueryBuilder<PhotoTables, 'ie', PhotoItemRow>;
 
 /**
- * `select <PhotoRow columns> from image_exif as ie`, for filters to extend. No join to libraries:
- * with one, SQLite tends to drive the query from the libraries table and can no longer walk an
- * index in sort order; the names come from one small query in toPhotoItems.
+ * `select <PhotoRow columns>, <library name, tag ids, favorite flag> from image_exif as ie`, for
+ * filters to extend. The three extras are correlated subqueries (one index probe each per row,
+ * on the (content_hash, tag_id) and (user_id, content_hash) indexes), so a page is one query
+ * instead of four. No join to libraries: with one, SQLite tends to drive the query from the
+ * libraries table and can no longer walk an index in sort order.
+ * `userId`: whose favorites the flag shows (none when undefined).
  */
-export function selectPhotoRows(db: Kysely<DB>): PhotoSelect {
-  return db.selectFrom('image_exif as ie').select(PHOTO_ROW_COLUMNS);
+export function selectPhotoRows(db: Kysely<DB>, kind: DatabaseKind, userId: number | undefined): PhotoSelect {
+  const tagIdList =
+    kind === 'sqlite'
+      ? sql<string | null>`(select group_concat(tp.tag_id) from tagged_photo tp
+          where tp.content_hash = ie.content_hash)`
+      : sql<string | null>`(select string_agg(cast(tp.tag_id as text), ',') from tagged_photo tp
+          where tp.content_hash = ie.content_hash)`;
+  const favorite =
+    userId === undefined
+      ? sql<number>`0`
+      : sql<number>`(case when exists (select 1 from favorites f
+          where f.user_id = ${userId} and f.content_hash = ie.content_hash) then 1 else 0 end)`;
+  return db
+    .selectFrom('image_exif as ie')
+    .select(PHOTO_ROW_COLUMNS)
+    .select([
+      sql<string | null>`(select l.name from libraries l where l.id = ie.library_id)`.as('library_name'),
+      tagIdList.as('tag_id_list'),
+      favorite.as('is_favorite'),
+    ]);
 }
 
-/**
- * Add library names, tag ids and favorite flags to a page of rows: one query each (libraries, the
- * tags of all their hashes, the user's favorites among them), never a query per row.
- */
-export async function toPhotoItems(
-  db: Kysely<DB>,
-  rows: readonly PhotoRow[],
-  userId: number | undefined,
-): Promise<PhotoItem[]> {
-  const hashes = [...new Set(rows.map((row) => row.content_hash).filter((h): h is string => h !== null))];
-  const tagIds = await tagIdsByHash(db, hashes);
-  const favorites = userId === undefined ? new Set<string>() : await favoriteHashes(db, userId, hashes);
-  const libraryNames = await libraryNamesById(db, [...new Set(rows.map((row) => row.library_id))]);
+/** Rows read with selectPhotoRows as PhotoItems (no query: the row carries everything). */
+export function toPhotoItems(rows: readonly PhotoItemRow[]): PhotoItem[] {
   // Fields are copied one by one on purpose: object rest with exclusions (`{ a, ...rest } = row`)
   // takes a slow path in V8, about 20 us per row against well under 1 us for this literal.
   return rows.map(
@@ -119,19 +140,22 @@ export async function toPhotoItems(
       duration_sec: row.duration_sec,
       thumb_status: row.thumb_status,
       preview_status: row.preview_status,
-      library: libraryNames.get(row.library_id) ?? '',
+      library: row.library_name ?? '',
       media_type: row.media_type === 'video' ? 'video' : 'photo',
       is_raw: row.media_type === 'raw',
-      tag_ids: (row.content_hash && tagIds.get(row.content_hash)) || [],
-      favorite: row.content_hash !== null && favorites.has(row.content_hash),
+      tag_ids: parseIdList(row.tag_id_list),
+      favorite: Number(row.is_favorite) === 1,
     }),
   );
 }
 
-async function libraryNamesById(db: Kysely<DB>, ids: readonly number[]): Promise<Map<number, string>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db.selectFrom('libraries').select(['id', 'name']).where('id', 'in', ids).execute();
-  return new Map(rows.map((row) => [row.id, row.name]));
+/** "3,17,5" -> [3, 5, 17]. */
+function parseIdList(list: string | null): number[] {
+  if (list === null || list === '') return [];
+  return list
+    .split(',')
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
 /** Tag ids per content hash (ascending), for the given hashes. */
@@ -141,11 +165,12 @@ export async function tagIdsByHash(
 ): Promise<Map<string, number[]>> {
   const result = new Map<string, number[]>();
   for (const part of chunk(hashes, IN_LIST_CHUNK_SIZE)) {
+    // No ORDER BY: with one, SQLite walks the (tag_id, content_hash) index in tag order and tests
+    // every link against the list; without, it looks each hash up in the content_hash index.
     const links = await db
       .selectFrom('tagged_photo')
       .select(['content_hash', 'tag_id'])
       .where('content_hash', 'in', part)
-      .orderBy('tag_id')
       .execute();
     for (const link of links) {
       const list = result.get(link.content_hash);
@@ -153,6 +178,7 @@ export async function tagIdsByHash(
       else result.set(link.content_hash, [link.tag_id]);
     }
   }
+  for (const list of result.values()) list.sort((a, b) => a - b);
   return result;
 }
 
