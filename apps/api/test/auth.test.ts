@@ -110,6 +110,26 @@ describe('bearer auth on protected routes', () => {
     expect(body.instance).toBe('/me');
   });
 
+  it('a token already verified once still expires on time', async () => {
+    const token = await sign({ sub: String(userId), iat: now(), exp: now() + 2 });
+    expect((await get(`Bearer ${token}`)).status).toBe(200);
+    expect((await get(`Bearer ${token}`)).status).toBe(200); // now from the verified-token memory
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const res = await get(`Bearer ${token}`);
+    expect(res.status).toBe(401);
+    expect((await problemOf(res)).detail).toMatch(/expired/);
+  });
+
+  it('a token already verified once stops working when its user is deleted', async () => {
+    const daveId = await t.createUser('dave', 'daves password');
+    const token = await t.tokenFor('dave', 'daves password');
+    expect((await get(`Bearer ${token}`)).status).toBe(200);
+    await t.database.db.deleteFrom('users').where('id', '=', daveId).execute();
+    const res = await get(`Bearer ${token}`);
+    expect(res.status).toBe(401);
+    expect((await problemOf(res)).detail).toMatch(/no longer exists/);
+  });
+
   it('protects unknown paths too (deny by default), so nothing is revealed without a token', async () => {
     const res = await fetch(`${t.url}/admin/secret`);
     expect(res.status).toBe(401);

@@ -203,6 +203,40 @@ describe('GET /image and /image/metadata', () => {
       expect(await metric(pattern)).toBe(before + 1);
     });
 
+    it('serves ready thumbnails and previews of a library whose mount dropped; the original is refused', async () => {
+      const mount = path.join(path.dirname(root), 'dropping');
+      await copyIn(mount, 'shot.jpg', 'photo/exif-samples__Kodak_CX7530.jpg');
+      const id = Number(
+        (await new LibrariesRepository(t.database.db).create({ name: 'dropping', root: mount })).id,
+      );
+      const row = await rowFor(id, mount, 'shot.jpg', { thumb_status: 'ready', preview_status: 'ready' });
+      await new ImageExifRepository(t.database.db).upsert([row]);
+      const hash = row.content_hash!;
+      const paths = thumbPaths(t.config.thumbnailsDir, hash);
+      await fs.mkdir(path.dirname(paths.thumb), { recursive: true });
+      const thumb = await fs.readFile(path.join(root, 'rot6.jpg'));
+      const preview = await fs.readFile(path.join(root, 'big/hdr.jpg'));
+      await fs.writeFile(paths.thumb, thumb);
+      await fs.writeFile(paths.preview, preview);
+
+      await fs.rm(mount, { recursive: true }); // the mount is gone
+      const thumbRes = await image(q('shot.jpg', `&library=${id}&size=thumb`));
+      expect(thumbRes.status).toBe(200);
+      expect(thumbRes.headers.get('etag')).toBe(`"${hash.split(':')[1]}-thumb"`);
+      expectSameBytes(await bytesOf(thumbRes), thumb);
+      const previewRes = await image(q('shot.jpg', `&library=${id}&size=preview`));
+      expect(previewRes.status).toBe(200);
+      expectSameBytes(await bytesOf(previewRes), preview);
+      const cached = await image(q('shot.jpg', `&library=${id}&size=thumb`), {
+        'If-None-Match': thumbRes.headers.get('etag')!,
+      });
+      expect(cached.status).toBe(304);
+      expect((await image(q('shot.jpg', `&library=${id}`))).status).toBeGreaterThanOrEqual(400);
+      // A path the lexical rules refuse is refused before any row is looked at.
+      const traversal = await image(`path=..%2Fdropping%2Fshot.jpg&library=${id}&size=thumb`);
+      expect(traversal.status).toBe(400);
+    });
+
     it('makes the thumbnail of a video from a frame', async () => {
       const res = await image(q('clips/sample.mp4', '&size=thumb'));
       expect(res.status).toBe(200);

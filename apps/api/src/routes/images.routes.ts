@@ -161,6 +161,22 @@ function originalEtag(stats: { size: number; mtimeMs: number }): string {
 export function registerImagesRoutes(app: App, deps: { images: ImagesService; metrics: ImageMetrics }): void {
   app.openapi(imageRoute, async (c) => {
     const query = c.req.valid('query');
+    if (query.size !== 'full') {
+      // Fast path: the row says the derivative is ready (see ImagesService.readyDerivative).
+      const ready = await deps.images.readyDerivative(query.library, query.path, query.size);
+      const served =
+        ready &&
+        (await serveIfPresent(c, {
+          path: ready.path,
+          contentType: 'image/jpeg',
+          cacheControl: DERIVATIVE_CACHE_CONTROL,
+          etag: ready.etag,
+        }));
+      if (served) {
+        if (served.status !== 304) deps.metrics.served.inc({ size: query.size, media_type: ready.mediaType });
+        return served.response;
+      }
+    }
     const file = await deps.images.locate(query.library, query.path);
     const what = `"${file.relPath}"`;
 
@@ -188,15 +204,8 @@ export function registerImagesRoutes(app: App, deps: { images: ImagesService; me
       return notModifiedResponse({ ETag: etag, 'Cache-Control': DERIVATIVE_CACHE_CONTROL });
     }
     const options = { contentType: 'image/jpeg', cacheControl: DERIVATIVE_CACHE_CONTROL, etag };
-    // Fast path: the row says the derivative is ready, so open it directly; when it is not there
-    // after all, fall through to derivative(), which checks the sentinel and makes it.
-    const readyPath = deps.images.readyDerivativePath(source, query.size);
-    let served =
-      readyPath === undefined ? undefined : await serveIfPresent(c, { ...options, path: readyPath });
-    if (!served) {
-      const derivativePath = await deps.images.derivative(source, query.size, file.relPath);
-      served = await serve(c, { ...options, path: derivativePath }, `the ${query.size} of ${what}`);
-    }
+    const derivativePath = await deps.images.derivative(source, query.size, file.relPath);
+    const served = await serve(c, { ...options, path: derivativePath }, `the ${query.size} of ${what}`);
     if (served.status !== 304) deps.metrics.served.inc({ size: query.size, media_type: source.mediaType });
     return served.response;
   });

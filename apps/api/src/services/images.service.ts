@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import type { Config } from '@lumen/core';
-import { classifyFile, type MediaType, PathError, resolveInsideRoot } from '@lumen/core';
+import { classifyFile, type MediaType, PathError, resolveInsideRoot, validateRelPath } from '@lumen/core';
 import { type Database, ImageExifRepository, type ImageExifRow, type LibraryRow } from '@lumen/db';
 import {
   contentHashHex,
@@ -48,8 +48,6 @@ export interface DerivativeSource {
   kind: SourceKind | undefined;
   orientation: number | null;
   durationSec: number | null;
-  /** The derivatives the file's row marks `ready` (the watcher or an earlier render made them). */
-  readyInRow: { thumb: boolean; preview: boolean };
 }
 
 export interface ImageMetadata {
@@ -138,6 +136,10 @@ function knownMediaType(value: string): MediaType | 'unknown' {
   return value === 'photo' || value === 'raw' || value === 'video' ? value : 'unknown';
 }
 
+function derivativeEtag(contentHash: string, target: DerivativeTarget): string {
+  return `"${contentHashHex(contentHash)}-${target}"`;
+}
+
 async function exists(file: string): Promise<boolean> {
   try {
     await fs.access(file);
@@ -212,7 +214,6 @@ export class ImagesService {
         kind: sourceKindFor(row.media_type, row.mime_type),
         orientation: row.orientation,
         durationSec: row.duration_sec,
-        readyInRow: { thumb: row.thumb_status === 'ready', preview: row.preview_status === 'ready' },
       };
     }
     await this.#requireRegularFile(file);
@@ -246,23 +247,40 @@ export class ImagesService {
       kind: sourceKindFor(classification.mediaType, classification.mime),
       orientation: row?.orientation ?? null,
       durationSec: row?.duration_sec ?? null,
-      readyInRow: { thumb: false, preview: false },
     };
   }
 
   /** `"<hash hex>-thumb"` / `"<hash hex>-preview"`: the bytes of a derivative depend on the hash alone. */
   derivativeEtag(source: DerivativeSource, target: DerivativeTarget): string {
-    return `"${contentHashHex(source.contentHash)}-${target}"`;
+    return derivativeEtag(source.contentHash, target);
   }
 
   /**
-   * Fast path: the path of the thumbnail or preview when the file's row says it is ready, without
-   * touching the disk (no sentinel or existence check). The caller opens it and falls back to
-   * `derivative()` when it is not there after all (deleted thumbnails folder, row out of date).
+   * Fast path for thumbnails and previews: the derivative the file's row marks `ready`, found from
+   * the database alone. The path is checked lexically (validateRelPath) but not resolved on disk
+   * (no realpath, no sentinel or existence check), because nothing of the library is read: the
+   * derivative lives in the thumbnail store under the row's content hash. Rows exist only for files
+   * the watcher ingested inside the root, and `/photos` hands out the same thumbnails; a library
+   * whose mount dropped keeps its thumbnails. Undefined when there is no such row or the path is
+   * refused: the caller then goes the full way (`locate`, `derivativeSource`, `derivative`), which
+   * also answers when the file is not in the store after all.
    */
-  readyDerivativePath(source: DerivativeSource, target: DerivativeTarget): string | undefined {
-    if (!source.readyInRow[target]) return undefined;
-    return thumbPaths(this.deps.thumbnailsDir, source.contentHash)[target];
+  async readyDerivative(
+    libraryParam: string | undefined,
+    pathParam: string,
+    target: DerivativeTarget,
+  ): Promise<{ path: string; etag: string; mediaType: MediaType | 'unknown' } | undefined> {
+    const validated = validateRelPath(pathParam);
+    if (!validated.ok) return undefined;
+    const library = await this.deps.libraries.resolve(libraryParam);
+    const row = await this.deps.images.findDerivativeState(Number(library.id), validated.relPath);
+    const status = target === 'thumb' ? row?.thumb_status : row?.preview_status;
+    if (!row?.content_hash || status !== 'ready') return undefined;
+    return {
+      path: thumbPaths(this.deps.thumbnailsDir, row.content_hash)[target],
+      etag: derivativeEtag(row.content_hash, target),
+      mediaType: knownMediaType(row.media_type),
+    };
   }
 
   /**
