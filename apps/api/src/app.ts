@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Bus } from '@lumen/bus';
 import type { Config } from '@lumen/core';
-import { type Database, LibrariesRepository, PhotosRepository, UsersRepository } from '@lumen/db';
+import { type Database, LibrariesRepository, PhotosRepository, ReadCache, UsersRepository } from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
 import type { Registry } from 'prom-client';
 import type { App, AppEnv } from './http/app-env.ts';
@@ -57,11 +57,13 @@ export function createApp(deps: AppDeps): App {
   if (!secretKey) throw new MissingSecretKeyError();
 
   const metrics = createHttpMetrics(deps.registry);
+  // Reads kept until the database changes (SQLite only): users, libraries, /photos totals.
+  const reads = new ReadCache(() => deps.database.changeStamp());
   const users = new UsersRepository(deps.database.db);
-  const auth = new AuthService(users, secretKey);
+  const auth = new AuthService(users, secretKey, reads);
   const health = new HealthService(deps.database, deps.bus);
   const limiter = new LoginRateLimiter({ maxFailures: deps.config.env.LOGIN_MAX_FAILURES_PER_MINUTE });
-  const libraries = new LibrariesService(new LibrariesRepository(deps.database.db));
+  const libraries = new LibrariesService(new LibrariesRepository(deps.database.db), reads);
   const imageMetrics = createImageMetrics(metrics.registry);
   const images = createImagesService(deps, libraries, imageMetrics);
   const video = new VideoService({
@@ -97,7 +99,7 @@ export function createApp(deps: AppDeps): App {
   registerLibrariesRoutes(app, { libraries });
   registerImagesRoutes(app, { images, metrics: imageMetrics });
   registerVideoRoutes(app, { video });
-  registerPhotoLibraryRoutes(app, { ...deps, libraries });
+  registerPhotoLibraryRoutes(app, { ...deps, libraries, reads });
   registerDocsRoutes(app);
 
   app.notFound(notFoundHandler(() => app.routes));

@@ -8,6 +8,7 @@ import {
   type ServedFile,
   type ServeFileOptions,
   serveFile,
+  serveSmallFile,
 } from '../http/file-response.ts';
 import { problemResponses } from '../http/problem.schema.ts';
 import { ProblemError } from '../http/problem.ts';
@@ -140,13 +141,13 @@ async function serve(c: Context<AppEnv>, options: ServeFileOptions, what: string
   }
 }
 
-/** serveFile, or undefined when the file is not there (so the caller can make it). */
-async function serveIfPresent(
+/** A stored thumbnail or preview (serveSmallFile), or undefined when the file is not there. */
+async function serveStoredIfPresent(
   c: Context<AppEnv>,
-  options: ServeFileOptions,
+  options: Parameters<typeof serveSmallFile>[1],
 ): Promise<ServedFile | undefined> {
   try {
-    return await serveFile(conditionalHeaders(c), options);
+    return await serveSmallFile(conditionalHeaders(c), options);
   } catch (err) {
     if (isMissingFileError(err)) return undefined;
     throw err;
@@ -166,7 +167,7 @@ export function registerImagesRoutes(app: App, deps: { images: ImagesService; me
       const ready = await deps.images.readyDerivative(query.library, query.path, query.size);
       const served =
         ready &&
-        (await serveIfPresent(c, {
+        (await serveStoredIfPresent(c, {
           path: ready.path,
           contentType: 'image/jpeg',
           cacheControl: DERIVATIVE_CACHE_CONTROL,

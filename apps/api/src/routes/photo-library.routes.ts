@@ -7,7 +7,7 @@ import {
   LibrariesRepository,
   MemoriesRepository,
   PhotosRepository,
-  ReadCache,
+  type ReadCache,
   TagsRepository,
 } from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
@@ -31,11 +31,18 @@ import { registerUploadRoutes } from './upload.routes.ts';
  */
 export function registerPhotoLibraryRoutes(
   app: App,
-  deps: { config: Config; database: Database; bus: Bus; logger: Logger; libraries: LibrariesService },
+  deps: {
+    config: Config;
+    database: Database;
+    bus: Bus;
+    logger: Logger;
+    libraries: LibrariesService;
+    /** Keeps /photos totals until the database changes. */
+    reads: ReadCache;
+  },
 ): void {
   const { db, kind } = deps.database;
-  const countCache = new ReadCache(() => deps.database.changeStamp());
-  const photosRepo = new PhotosRepository(db, kind, { countCache });
+  const photosRepo = new PhotosRepository(db, kind, { countCache: deps.reads });
   const locator = new PhotoLocator(new LibrariesRepository(db), photosRepo);
   const photos = new PhotosService(photosRepo, locator);
 

@@ -1,5 +1,5 @@
 import { randomBytes, webcrypto } from 'node:crypto';
-import type { UsersRepository } from '@lumen/db';
+import type { ReadCache, UsersRepository } from '@lumen/db';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { AuthUser } from '../http/app-env.ts';
 import { hashPassword, verifyPassword } from './users.service.ts';
@@ -40,9 +40,14 @@ export class AuthService {
    */
   private readonly verifiedTokens = new Map<string, { sub: string; exp: number }>();
 
+  /**
+   * `reads`: keeps user rows until the database changes (see ReadCache), so a deleted or demoted
+   * user is seen at the next request, whichever process changed it.
+   */
   constructor(
     private readonly users: UsersRepository,
     secretKey: string,
+    private readonly reads?: ReadCache,
   ) {
     this.key = webcrypto.subtle.importKey(
       'raw',
@@ -80,7 +85,8 @@ export class AuthService {
    */
   async authenticate(token: string): Promise<AuthUser> {
     const sub = await this.verifiedSubject(token);
-    const user = await this.users.findById(Number(sub));
+    const find = () => this.users.findById(Number(sub));
+    const user = this.reads ? await this.reads.get(`user:${sub}`, find) : await find();
     if (!user) throw new TokenError('unknown-user', 'the token belongs to a user that no longer exists');
     return { id: Number(user.id), username: user.username, isAdmin: Boolean(user.is_admin) };
   }

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { LibrariesRepository, LibraryRow, MediaTypeCounts } from '@lumen/db';
+import type { LibrariesRepository, LibraryRow, MediaTypeCounts, ReadCache } from '@lumen/db';
 import { type FieldError, ProblemError } from '../http/problem.ts';
 
 /** The same rule as the `LIBRARIES` variable: letters, digits, space, `_ . -`, at most 64. */
@@ -99,7 +99,14 @@ function toView(row: LibraryRow, counts: MediaTypeCounts | undefined, includeRoo
  * library is probed and scanned on its next tick.
  */
 export class LibrariesService {
-  constructor(private readonly libraries: LibrariesRepository) {}
+  /**
+   * `reads`: keeps what `resolve` found until the database changes (see ReadCache): every image
+   * request resolves its library, and a library changes only by a write.
+   */
+  constructor(
+    private readonly libraries: LibrariesRepository,
+    private readonly reads?: ReadCache,
+  ) {}
 
   /** Every library by id, with its file counts (one query for all). */
   async list(opts: { includeRoot: boolean }): Promise<LibraryView[]> {
@@ -137,13 +144,15 @@ export class LibrariesService {
    * first library (lowest id) when it names none. 404 when there is no such library.
    */
   async resolve(idOrName: string | undefined): Promise<LibraryRow> {
+    const find = async () =>
+      idOrName === undefined || idOrName === ''
+        ? (await this.libraries.list())[0]
+        : this.libraries.findByIdOrName(idOrName);
+    const library = this.reads ? await this.reads.get(`library:${idOrName ?? ''}`, find) : await find();
+    if (library) return library;
     if (idOrName === undefined || idOrName === '') {
-      const first = (await this.libraries.list())[0];
-      if (!first) throw new ProblemError('not-found', 'no library is configured yet');
-      return first;
+      throw new ProblemError('not-found', 'no library is configured yet');
     }
-    const library = await this.libraries.findByIdOrName(idOrName);
-    if (!library) throw new ProblemError('not-found', `no library "${idOrName}" (give its id or its name)`);
-    return library;
+    throw new ProblemError('not-found', `no library "${idOrName}" (give its id or its name)`);
   }
 }

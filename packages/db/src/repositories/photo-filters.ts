@@ -133,12 +133,16 @@ function tagCondition(
 ): Condition {
   if (walkingSortIndex) {
     // `+tp.tag_id`: one seek to the photo's few links, then the ids are tested, instead of one
-    // seek per id (about 30% less for three ids).
+    // seek per id (about 30% less for three ids). The ids are written as literals: SQLite tests a
+    // literal list faster than bound parameters, which it gathers again for every row probed
+    // (another third off). They are integers (checked here too), so nothing can be injected.
+    if (!ids.every(Number.isSafeInteger)) throw new Error(`tag ids must be integers, got ${ids.join(', ')}`);
+    const literalIds = sql.join(ids.map((id) => sql.lit(id)));
     return mode === 'any'
       ? sql<SqlBool>`exists (select 1 from tagged_photo tp
-          where tp.content_hash = ie.content_hash and +tp.tag_id in (${sql.join(ids)}))`
+          where tp.content_hash = ie.content_hash and +tp.tag_id in (${literalIds}))`
       : sql<SqlBool>`(select count(*) from tagged_photo tp
-          where tp.content_hash = ie.content_hash and +tp.tag_id in (${sql.join(ids)})) = ${ids.length}`;
+          where tp.content_hash = ie.content_hash and +tp.tag_id in (${literalIds})) = ${ids.length}`;
   }
   return mode === 'any'
     ? sql<SqlBool>`${hashColumn} in (
