@@ -223,6 +223,7 @@ describe('GET /image and /image/metadata', () => {
       const thumbRes = await image(q('shot.jpg', `&library=${id}&size=thumb`));
       expect(thumbRes.status).toBe(200);
       expect(thumbRes.headers.get('etag')).toBe(`"${hash.split(':')[1]}-thumb"`);
+      expect(thumbRes.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
       expectSameBytes(await bytesOf(thumbRes), thumb);
       const previewRes = await image(q('shot.jpg', `&library=${id}&size=preview`));
       expect(previewRes.status).toBe(200);
