@@ -59,7 +59,7 @@ describe('opening SQLite', () => {
       'face_detections_person_id_idx',
       'favorites_content_hash_idx',
       'image_exif_content_hash_idx',
-      'image_exif_date_taken_id_idx',
+      'image_exif_date_taken_id_content_hash_idx',
       'image_exif_file_name_rel_path_id_idx',
       'image_exif_gps_lat_gps_lon_date_taken_idx',
       'image_exif_library_id_dir_idx',

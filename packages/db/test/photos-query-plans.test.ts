@@ -86,10 +86,10 @@ describe('query plans without ANALYZE', () => {
     [
       'a month of dates',
       { dateFrom: '2016-03-01T00:00:00.000Z', dateTo: '2016-03-31T23:59:59.999Z' },
-      /image_exif_date_taken_id_idx \(date_taken>\? AND date_taken<\?\)/,
-      /image_exif_date_taken_id_idx \(date_taken>\? AND date_taken<\?\)/,
+      /image_exif_date_taken_id_content_hash_idx \(date_taken>\? AND date_taken<\?\)/,
+      /image_exif_date_taken_id_content_hash_idx \(date_taken>\? AND date_taken<\?\)/,
     ],
-    ['newest first, no filter', {}, /image_exif_date_taken_id_idx/, /SCAN ie USING COVERING INDEX/],
+    ['newest first, no filter', {}, /image_exif_date_taken_id_content_hash_idx/, /SCAN ie USING COVERING INDEX/],
     [
       'by name, no filter',
       { sort: 'NameAsc' },
@@ -99,7 +99,7 @@ describe('query plans without ANALYZE', () => {
     [
       'a common camera make (walks the date index)',
       { cameraMake: 'canon' },
-      /image_exif_date_taken_id_idx/,
+      /image_exif_date_taken_id_content_hash_idx/,
       /image_exif_lower_camera_idx/,
     ],
     [
@@ -125,7 +125,7 @@ describe('query plans without ANALYZE', () => {
       // the COUNT gathers the tagged hashes once by tag.
       'tags any of 3',
       { tags: { ids: [1, 2, 3], mode: 'any' } },
-      /image_exif_date_taken_id_idx.*EXISTS USING COVERING INDEX tagged_photo_content_hash_tag_id_idx \(content_hash=\?\)/,
+      /image_exif_date_taken_id_content_hash_idx.*EXISTS USING COVERING INDEX tagged_photo_content_hash_tag_id_idx \(content_hash=\?\)/,
       /sqlite_autoindex_tagged_photo_1 \(tag_id=\?\)/,
     ],
     [
@@ -146,7 +146,7 @@ describe('query plans without ANALYZE', () => {
       /sqlite_autoindex_favorites_1 \(user_id=\?\)/,
       /sqlite_autoindex_favorites_1 \(user_id=\?\)/,
     ],
-    ['videos', { mediaType: 'video' }, /image_exif_date_taken_id_idx/, /image_exif_media_type_idx/],
+    ['videos', { mediaType: 'video' }, /image_exif_date_taken_id_content_hash_idx/, /image_exif_media_type_idx/],
     // A shuffle page reads the scramble ranges of a few blocks (SHUFFLED, see shuffle-blocks.ts).
     ['shuffle, no filter', SHUFFLED, SHUFFLE_RANGES, /SCAN ie USING COVERING INDEX/],
     [
@@ -172,7 +172,7 @@ describe('query plans without ANALYZE', () => {
       'shuffle, a year of dates',
       { ...SHUFFLED, dateFrom: '2016-01-01T00:00:00.000Z', dateTo: '2016-12-31T23:59:59.999Z' },
       SHUFFLE_RANGES,
-      /image_exif_date_taken_id_idx \(date_taken>\? AND date_taken<\?\)/,
+      /image_exif_date_taken_id_content_hash_idx \(date_taken>\? AND date_taken<\?\)/,
     ],
   ])('%s', async (_name, search, pagePlan, countPlan) => {
     const plan = await photos.explainSearch({ ...base(), ...search });

@@ -2,7 +2,7 @@ import type { Migration } from 'kysely';
 import { initialMigration } from './0001-initial.ts';
 import { photoQueryIndexesMigration } from './0002-photo-query-indexes.ts';
 import { shuffleIndexMigration } from './0003-shuffle-index.ts';
-import { tagLookupIndexMigration } from './0004-tag-lookup-index.ts';
+import { tagFilterIndexesMigration } from './0004-tag-filter-indexes.ts';
 import type { DatabaseKind } from './dialect-columns.ts';
 
 /**
@@ -14,6 +14,6 @@ export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0001-initial': initialMigration(kind),
     '0002-photo-query-indexes': photoQueryIndexesMigration(),
     '0003-shuffle-index': shuffleIndexMigration(),
-    '0004-tag-lookup-index': tagLookupIndexMigration(),
+    '0004-tag-filter-indexes': tagFilterIndexesMigration(),
   };
 }
