@@ -120,17 +120,17 @@ function prng(seed: number): () => number {
 }
 
 /** Where row `i` lives: 1,000 folders named by year and number. */
-export function relPathOf(i: number): string {
+function relPathOf(i: number): string {
   const folder = i % FOLDERS;
   return `${2005 + (folder % 20)}/${String(folder).padStart(4, '0')}-event/IMG_${String(i).padStart(6, '0')}.jpg`;
 }
 
-export function hashOf(i: number): string {
+function hashOf(i: number): string {
   return `xxh3-128:${i.toString(16).padStart(8, '0')}${'0'.repeat(24)}`;
 }
 
 /** 100,000 rows, 50 tags, 200,000 links: inserted in transactions of 5,000 rows. */
-export async function loadRows(database: Database, libraryId: number, ctx: BenchContext): Promise<void> {
+async function loadRows(database: Database, libraryId: number, ctx: BenchContext): Promise<void> {
   const db = database.db;
   const random = prng(42);
   const now = new Date().toISOString();
@@ -242,7 +242,7 @@ export async function loadRows(database: Database, libraryId: number, ctx: Bench
 }
 
 /** Thumbnails (200x200 JPEG of noise, like a real photo's size) for the first THUMBNAILS rows. */
-export async function makeThumbnails(thumbnailsDir: string): Promise<string[]> {
+async function makeThumbnails(thumbnailsDir: string): Promise<string[]> {
   const files: string[] = [];
   const random = prng(7);
   for (let i = 0; i < THUMBNAILS; i++) {
@@ -333,7 +333,7 @@ async function latencyAfterWrite(database: Database, url: string, token: string)
 }
 
 /** The same adapter `start()` uses (@hono/node-server), resolved from the api package. */
-export function nodeServerFor(app: {
+function nodeServerFor(app: {
   fetch: (request: Request) => Response | Promise<Response>;
 }): http.Server {
   const api = fileURLToPath(import.meta.resolve('@lumen/api'));
@@ -357,7 +357,7 @@ function close(server: http.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-export function silentLogger() {
+function silentLogger() {
   const api = fileURLToPath(import.meta.resolve('@lumen/api'));
   const pino = createRequire(api)('pino') as (options: {
     level: string;
