@@ -333,9 +333,7 @@ async function latencyAfterWrite(database: Database, url: string, token: string)
 }
 
 /** The same adapter `start()` uses (@hono/node-server), resolved from the api package. */
-function nodeServerFor(app: {
-  fetch: (request: Request) => Response | Promise<Response>;
-}): http.Server {
+function nodeServerFor(app: { fetch: (request: Request) => Response | Promise<Response> }): http.Server {
   const api = fileURLToPath(import.meta.resolve('@lumen/api'));
   const { createAdaptorServer } = createRequire(api)('@hono/node-server') as {
     createAdaptorServer(options: { fetch: typeof app.fetch }): http.Server;

@@ -89,7 +89,12 @@ describe('query plans without ANALYZE', () => {
       /image_exif_date_taken_id_content_hash_idx \(date_taken>\? AND date_taken<\?\)/,
       /image_exif_date_taken_id_content_hash_idx \(date_taken>\? AND date_taken<\?\)/,
     ],
-    ['newest first, no filter', {}, /image_exif_date_taken_id_content_hash_idx/, /SCAN ie USING COVERING INDEX/],
+    [
+      'newest first, no filter',
+      {},
+      /image_exif_date_taken_id_content_hash_idx/,
+      /SCAN ie USING COVERING INDEX/,
+    ],
     [
       'by name, no filter',
       { sort: 'NameAsc' },
@@ -146,7 +151,12 @@ describe('query plans without ANALYZE', () => {
       /sqlite_autoindex_favorites_1 \(user_id=\?\)/,
       /sqlite_autoindex_favorites_1 \(user_id=\?\)/,
     ],
-    ['videos', { mediaType: 'video' }, /image_exif_date_taken_id_content_hash_idx/, /image_exif_media_type_idx/],
+    [
+      'videos',
+      { mediaType: 'video' },
+      /image_exif_date_taken_id_content_hash_idx/,
+      /image_exif_media_type_idx/,
+    ],
     // A shuffle page reads the scramble ranges of a few blocks (SHUFFLED, see shuffle-blocks.ts).
     ['shuffle, no filter', SHUFFLED, SHUFFLE_RANGES, /SCAN ie USING COVERING INDEX/],
     [
