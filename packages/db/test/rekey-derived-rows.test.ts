@@ -259,6 +259,44 @@ describe.each(ENGINES)('following an in-place edit (%s)', (engine) => {
     expect(await derived()).toEqual(['tagged_photo old main:a.jpg tag0']);
   });
 
+  it('a file that cannot be hashed this time keeps its hashed row: hash, metadata, size and mtime', async () => {
+    await images.upsert([
+      { ...file(main.id, 'a.jpg', OLD), camera_make: 'Canon', date_taken: '2021-03-15T10:00:00.000Z' },
+    ]);
+    await tag(OLD, tagIds[0]!);
+    await favorite(OLD, userId);
+    const before = (await images.findByPath(main.id, 'a.jpg'))!;
+    // The scan saw a new size and mtime; reading the file failed half way (a dropping mount).
+    const { written, edits } = await images.upsertFollowingEdits([
+      {
+        ...file(main.id, 'a.jpg', null),
+        size_bytes: 2000,
+        mtime_ms: 1_715_000_000_000,
+        thumb_status: 'failed',
+        preview_status: 'failed',
+        ingest_error: 'hash: EIO: i/o error, read',
+      },
+      file(main.id, 'new-unreadable.jpg', null),
+    ]);
+    expect(edits).toEqual([]);
+    expect(written.map((w) => w.rel_path).sort()).toEqual(['a.jpg', 'new-unreadable.jpg']);
+    expect(written.find((w) => w.rel_path === 'a.jpg')?.id).toBe(before.id);
+    const after = (await images.findByPath(main.id, 'a.jpg'))!;
+    expect(after).toMatchObject({
+      content_hash: OLD,
+      camera_make: 'Canon',
+      date_taken: '2021-03-15T10:00:00.000Z',
+      size_bytes: before.size_bytes,
+      mtime_ms: before.mtime_ms,
+      thumb_status: before.thumb_status,
+      ingest_error: 'hash: EIO: i/o error, read',
+    });
+    // Size and mtime are the last good read's, so the next scan retries; tags stay on the hash.
+    expect(await derived()).toEqual(['favorites old main:a.jpg alice', 'tagged_photo old main:a.jpg tag0']);
+    // A location that never had a hash is written as it comes.
+    expect((await images.findByPath(main.id, 'new-unreadable.jpg'))?.content_hash).toBeNull();
+  });
+
   it('plain upsert does not move derived rows', async () => {
     await images.upsert([file(main.id, 'a.jpg', OLD)]);
     await tag(OLD, tagIds[0]!);

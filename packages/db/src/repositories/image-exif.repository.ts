@@ -162,18 +162,25 @@ export class ImageExifRepository {
    * `upsert`, for ingest: in the same transaction, a row whose stored content hash is replaced by a
    * different one (the file was edited in place) takes the derived rows of its old hash along
    * (`MaintenanceRepository.rekeyDerivedRows`: tags, favorites, faces, insights follow unless the
-   * old content still lives at another location). Rows with no stored hash or no new hash are
-   * written as `upsert` writes them.
+   * old content still lives at another location). A row without a new hash (the file could not be
+   * read to the end: I/O error, time limit) over a stored row that has one does not replace it: the
+   * stored row keeps its hash, metadata, size and mtime, and only its `ingest_error` says what went
+   * wrong. So a flaky mount loses nothing (tags and favorites stay on the hash, which stays in
+   * image_exif), and since size and mtime are those of the last good read, the next scan sees the
+   * file as changed and tries again. Other rows are written as `upsert` writes them.
    */
   async upsertFollowingEdits(rows: readonly ImageExifInput[]): Promise<UpsertFollowingEditsResult> {
     if (rows.length === 0) return { written: [], edits: [] };
     const uniqueRows = uniqueFullRows(rows);
     return this.db.transaction().execute(async (trx) => {
       const previous = await storedHashes(trx, uniqueRows);
-      const written = await writeRows(trx, uniqueRows);
+      // A file that could not be hashed this time (I/O error, time limit) keeps its hashed row.
+      const unhashed = uniqueRows.filter((row) => !row.content_hash && previous.has(rowKey(row)));
+      const full = uniqueRows.filter((row) => row.content_hash || !previous.has(rowKey(row)));
+      const written = [...(await writeRows(trx, full)), ...(await keepHashedRows(trx, unhashed))];
       const maintenance = new MaintenanceRepository(trx);
       const edits: FollowedEdit[] = [];
-      for (const row of uniqueRows) {
+      for (const row of full) {
         const oldHash = previous.get(rowKey(row));
         const newHash = row.content_hash;
         if (!oldHash || !newHash || oldHash === newHash) continue;
@@ -338,6 +345,22 @@ async function writeRows(trx: Kysely<DB>, rows: readonly NewImageExif[]): Promis
     written.push(...result);
   }
   return written;
+}
+
+/** For rows that could not be hashed over a hashed row: record the error, keep everything else. */
+async function keepHashedRows(trx: Kysely<DB>, rows: readonly NewImageExif[]): Promise<UpsertedImage[]> {
+  const kept: UpsertedImage[] = [];
+  for (const row of rows) {
+    const result = await trx
+      .updateTable('image_exif')
+      .set({ ingest_error: row.ingest_error, updated_at: row.updated_at })
+      .where('library_id', '=', row.library_id)
+      .where('rel_path', '=', row.rel_path)
+      .returning(['id', 'library_id', 'rel_path'])
+      .executeTakeFirst();
+    if (result) kept.push(result);
+  }
+  return kept;
 }
 
 /** The stored content hashes of these locations (absent: no row, or no hash), keyed by `rowKey`. */
