@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 
 /**
@@ -10,8 +11,29 @@ import { execa, type ResultPromise } from 'execa';
  * Commands run one at a time from a queue. A command that exceeds its time limit kills the process
  * (there is no way to cancel one command); the next command starts a fresh process. A crash does
  * the same. When exiftool is not on PATH, every command rejects with ExiftoolUnavailableError and
- * `isAvailable()` resolves false: callers treat exiftool as an optional fallback.
+ * `isAvailable()` resolves false: callers treat exiftool as an optional fallback. On Linux it runs
+ * under `setpriv --pdeathsig KILL`, so it dies with the process that started it even when that one
+ * is killed outright.
  */
+
+/**
+ * util-linux's setpriv (Debian's essential util-linux package), used to set the parent-death
+ * signal (Linux PR_SET_PDEATHSIG) on exiftool; undefined where there is none.
+ */
+const PDEATHSIG_WRAPPER = findSetpriv();
+
+function findSetpriv(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  for (const candidate of ['/usr/bin/setpriv', '/bin/setpriv']) {
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
 
 export class ExiftoolUnavailableError extends Error {
   constructor(message: string) {
@@ -137,8 +159,19 @@ export class ExiftoolProcess {
     clearTimeout(timer);
   }
 
+  /** The process id of the running exiftool, if one runs (for diagnostics and tests). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   #start(): ExiftoolChild {
-    const child = execa(this.#command, ['-stay_open', 'True', '-@', '-'], {
+    const args = ['-stay_open', 'True', '-@', '-'];
+    // exiftool does not exit when its stdin closes (it polls for more), so one left behind by a
+    // killed watcher would run forever; setpriv makes the kernel kill it with its parent.
+    const [file, fileArgs] = PDEATHSIG_WRAPPER
+      ? [PDEATHSIG_WRAPPER, ['--pdeathsig', 'KILL', '--', this.#command, ...args]]
+      : [this.#command, args];
+    const child = execa(file, fileArgs, {
       stdin: 'pipe',
       stdout: 'pipe',
       stderr: 'pipe',
@@ -154,7 +187,10 @@ export class ExiftoolProcess {
       if (this.#child !== child) return; // replaced after a timeout, or closed
       this.#child = undefined;
       const code = (result as { code?: string }).code;
-      if (code === 'ENOENT' || code === 'EACCES') {
+      // Through setpriv, a command that cannot be run is its exit code 127 (not found) or 126.
+      const notRunnable =
+        PDEATHSIG_WRAPPER !== undefined && (result.exitCode === 127 || result.exitCode === 126);
+      if (code === 'ENOENT' || code === 'EACCES' || notRunnable) {
         this.#unavailable = `exiftool is not available (${this.#command}: ${code})`;
         if (this.#running) this.#finish(new ExiftoolUnavailableError(this.#unavailable));
         for (const job of this.#queue.splice(0)) job.reject(new ExiftoolUnavailableError(this.#unavailable));

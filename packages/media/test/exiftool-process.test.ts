@@ -1,6 +1,8 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExiftoolProcess, ExiftoolUnavailableError } from '../src/index.ts';
 import { corpusPath, expectedFor } from './corpus.ts';
@@ -110,6 +112,23 @@ done
     await exiftool.close();
   });
 
+  it('does not outlive a process that is killed outright (SIGKILL)', async () => {
+    const script = fileURLToPath(new URL('./exiftool-parent.ts', import.meta.url));
+    const parent = spawn(process.execPath, ['--import', 'tsx', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 30_000,
+    });
+    const pid = await new Promise<number>((resolve, reject) => {
+      parent.stdout.once('data', (data) => resolve(Number(String(data).trim())));
+      parent.once('exit', (code) => reject(new Error(`parent exited early (${code})`)));
+    });
+    expect(isRunning(pid)).toBe(true);
+    parent.kill('SIGKILL');
+    const deadline = Date.now() + 5_000;
+    while (isRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(isRunning(pid), `exiftool ${pid} still runs after its parent was killed`).toBe(false);
+  });
+
   it('rejects commands after close()', async () => {
     const exiftool = new ExiftoolProcess();
     expect(await exiftool.isAvailable()).toBe(true);
@@ -117,3 +136,13 @@ done
     await expect(exiftool.execute(['-ver'])).rejects.toBeInstanceOf(ExiftoolUnavailableError);
   });
 });
+
+/** Alive and not a zombie (an orphan killed under an init that does not reap stays a zombie). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
