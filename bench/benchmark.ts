@@ -32,3 +32,13 @@ export interface Benchmark {
 export function row(fields: Omit<BenchRow, 'ratio'>): BenchRow {
   return { ...fields, ratio: fields.baselineValue === 0 ? Number.NaN : fields.value / fields.baselineValue };
 }
+
+/** A positive integer from environment variable `name` (a benchmark knob), or `fallback`. */
+export function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name} must be a positive integer, got ${raw}`);
+  return value;
+}

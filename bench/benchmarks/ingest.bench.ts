@@ -14,7 +14,7 @@ import { parseConfig } from '@lumen/core';
 import { openDatabase } from '@lumen/db';
 import { start } from '@lumen/watcher';
 import sharp from 'sharp';
-import { type BenchContext, type Benchmark, type BenchRow, row } from '../benchmark.ts';
+import { type BenchContext, type Benchmark, type BenchRow, positiveInt, row } from '../benchmark.ts';
 import { createBenchLogger, quietBusLogger } from '../fixtures/bench-logger.ts';
 import { type PhotoLibrary, photoLibrary } from '../fixtures/photo-library.ts';
 import { forEachConcurrently } from '../task-pool.ts';
@@ -36,15 +36,6 @@ interface RunTimes {
   browsableMs: number;
   /** Start until every preview is made too. */
   doneMs: number;
-}
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
 }
 
 interface Round {

@@ -30,7 +30,7 @@ import { parseConfig } from '@lumen/core';
 import { type Database, openDatabase } from '@lumen/db';
 import { thumbPaths } from '@lumen/media';
 import sharp from 'sharp';
-import { type BenchContext, type Benchmark, type BenchRow, row } from '../benchmark.ts';
+import { type BenchContext, type Benchmark, type BenchRow, positiveInt, row } from '../benchmark.ts';
 
 const run = promisify(execFile);
 
@@ -96,15 +96,6 @@ interface Load {
   worstP99Ms?: number;
   perSecond: number;
   requests: number;
-}
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
 }
 
 /** A small deterministic PRNG (mulberry32), so every run loads the same data. */

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig, storedMtimeMs } from '@lumen/core';
 import { type ImageExifInput, ImageExifRepository, LibrariesRepository, openDatabase } from '@lumen/db';
 import { hashFile } from '@lumen/media';
-import { type BenchContext, type Benchmark, type BenchRow, row } from '../benchmark.ts';
+import { type BenchContext, type Benchmark, type BenchRow, positiveInt, row } from '../benchmark.ts';
 import { type SmallFileTree, smallFileTree, TREE_DATE } from '../fixtures/small-file-tree.ts';
 import type { RescanReport, RescanRequest } from '../fixtures/watcher-rescan-process.ts';
 import { median } from '../stats.ts';
@@ -26,15 +26,6 @@ const INSERT_BATCH = 1_000;
 const CHILD_TIMEOUT_MS = 600_000;
 const CHILD = fileURLToPath(new URL('../fixtures/watcher-rescan-process.ts', import.meta.url));
 const FIND_ARGS = ['-printf', '%s %T@\\n'];
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
 
 /**
  * A database that already knows every file of the tree, as a finished first ingest leaves it:
