@@ -5,9 +5,6 @@ import { promisify } from 'node:util';
 import { contentRange, parseByteRange, unsatisfiedRange } from './byte-range.ts';
 import { ProblemError } from './problem.ts';
 
-/** Files up to this size are read whole and sent as bytes; larger ones (and ranges) are streamed. */
-export const SMALL_FILE_BYTES = 256 * 1024;
-
 /** Request headers that decide between 200, 206, 304 and 416. */
 export interface ConditionalHeaders {
   method: string;
@@ -85,8 +82,7 @@ export function notModifiedResponse(headers: Record<string, string>): Response {
 
 /**
  * Send a file: opened once, so size, validators and bytes all come from the same inode; the bytes are
- * streamed (a file up to SMALL_FILE_BYTES is read whole) and the file is closed when the stream
- * ends or the client goes away.
+ * streamed (never read whole) and the file is closed when the stream ends or the client goes away.
  * HEAD and 304 answers never open a stream. A Range past the end throws the `range-not-satisfiable`
  * problem. The caller maps a missing file (ENOENT from open) to its own problem.
  */
@@ -130,15 +126,6 @@ export async function serveFile(request: ConditionalHeaders, options: ServeFileO
 
     if (request.method === 'HEAD' || size === 0) {
       return { response: new Response(null, { status, headers }), status };
-    }
-    if (range.kind === 'full' && size <= SMALL_FILE_BYTES) {
-      // Thumbnails and most previews: one read and a byte body, which the Node adapter writes out
-      // directly; a stream costs more than the read for a file this small.
-      // One read of the size the stat gave (FileHandle.readFile would stat again and read on to
-      // EOF: twice the time). If the file shrank meanwhile, what was read is what is sent.
-      const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(size), 0, size, 0);
-      headers['Content-Length'] = String(bytesRead);
-      return { response: new Response(buffer.subarray(0, bytesRead), { status, headers }), status };
     }
     const stream = handle.createReadStream({ start, end, autoClose: true });
     streaming = true;

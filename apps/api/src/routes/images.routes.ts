@@ -6,7 +6,6 @@ import {
   etagMatches,
   notModifiedResponse,
   type ServedFile,
-  type ServeFileOptions,
   serveFile,
   serveSmallFile,
 } from '../http/file-response.ts';
@@ -131,10 +130,10 @@ function conditionalHeaders(c: Context<AppEnv>): ConditionalHeaders {
   };
 }
 
-/** serveFile, with a file that vanished (or became unreadable) since it was found as a problem. */
-async function serve(c: Context<AppEnv>, options: ServeFileOptions, what: string): Promise<ServedFile> {
+/** Send a file, with one that vanished (or became unreadable) since it was found as a problem. */
+async function serve(what: string, send: () => Promise<ServedFile>): Promise<ServedFile> {
   try {
-    return await serveFile(conditionalHeaders(c), options);
+    return await send();
   } catch (err) {
     if (err instanceof ProblemError) throw err;
     throw fileProblem(err, what);
@@ -183,17 +182,15 @@ export function registerImagesRoutes(app: App, deps: { images: ImagesService; me
 
     if (query.size === 'full') {
       const original = await deps.images.original(file);
-      const served = await serve(
-        c,
-        {
+      const served = await serve(what, () =>
+        serveFile(conditionalHeaders(c), {
           path: original.absPath,
           contentType: original.contentType,
           cacheControl: ORIGINAL_CACHE_CONTROL,
           etag: originalEtag,
           lastModified: true,
           ranges: true,
-        },
-        what,
+        }),
       );
       if (served.status !== 304) deps.metrics.served.inc({ size: 'full', media_type: original.mediaType });
       return served.response;
@@ -204,9 +201,15 @@ export function registerImagesRoutes(app: App, deps: { images: ImagesService; me
     if (etagMatches(c.req.header('If-None-Match'), etag)) {
       return notModifiedResponse({ ETag: etag, 'Cache-Control': DERIVATIVE_CACHE_CONTROL });
     }
-    const options = { contentType: 'image/jpeg', cacheControl: DERIVATIVE_CACHE_CONTROL, etag };
     const derivativePath = await deps.images.derivative(source, query.size, file.relPath);
-    const served = await serve(c, { ...options, path: derivativePath }, `the ${query.size} of ${what}`);
+    const served = await serve(`the ${query.size} of ${what}`, () =>
+      serveSmallFile(conditionalHeaders(c), {
+        path: derivativePath,
+        contentType: 'image/jpeg',
+        cacheControl: DERIVATIVE_CACHE_CONTROL,
+        etag,
+      }),
+    );
     if (served.status !== 304) deps.metrics.served.inc({ size: query.size, media_type: source.mediaType });
     return served.response;
   });

@@ -102,8 +102,8 @@ const NULL_NUMBER = sql<number | null>`null`;
  * COUNT with the filters (run first: it also picks the page plan, see pagePlan); one query for the
  * ids and sort keys of the page (two for DateTaken when it reaches the rows without a date; for
  * Shuffle more when its first blocks hold too few matches), so the sort handles narrow rows and an
- * index in sort order can answer it alone; one query for those rows; and batched lookups of
- * library names, tag ids and favorite flags.
+ * index in sort order can answer it alone; and one query for those rows, which brings their
+ * library names, tag ids and favorite flags along (selectPhotoRows).
  *
  * Paging is by keyset: the cursor holds the sort key and id of the last row sent, and the next page
  * starts strictly after it in the total order (sort key, id), so pages never repeat or skip a row
@@ -276,10 +276,9 @@ export class PhotosRepository {
   }
 
   private async countWhere(where: Condition): Promise<number> {
-    const query = this.countQuery(where);
-    const read = async () => Number((await query.executeTakeFirstOrThrow()).count);
+    const compiled = this.countQuery(where).compile();
+    const read = async () => Number((await this.db.executeQuery(compiled)).rows[0]?.count ?? 0);
     if (!this.countCache) return read();
-    const compiled = query.compile();
     return this.countCache.get(
       `photos-count:${compiled.sql}\u0000${JSON.stringify(compiled.parameters)}`,
       read,
