@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { DB } from '../schema.generated.ts';
 import { chunk, IN_LIST_CHUNK_SIZE } from './chunks.ts';
 
@@ -243,35 +243,14 @@ async function rekey(
   if (elsewhere) return { ...result, oldHashLivesOn: true };
   const moveTo = { content_hash: newHash, library_id: libraryId, rel_path: relPath };
 
-  const duplicateTags = await db
-    .deleteFrom('tagged_photo')
-    .where('content_hash', '=', oldHash)
-    .where('tag_id', 'in', (eb) =>
-      eb.selectFrom('tagged_photo as n').select('n.tag_id').where('n.content_hash', '=', newHash),
-    )
-    .executeTakeFirst();
-  result.dropped.tagged_photo = Number(duplicateTags.numDeletedRows);
-  const tags = await db
-    .updateTable('tagged_photo')
-    .set(moveTo)
-    .where('content_hash', '=', oldHash)
-    .executeTakeFirst();
-  result.rekeyed.tagged_photo = Number(tags.numUpdatedRows);
-
-  const duplicateFavorites = await db
-    .deleteFrom('favorites')
-    .where('content_hash', '=', oldHash)
-    .where('user_id', 'in', (eb) =>
-      eb.selectFrom('favorites as n').select('n.user_id').where('n.content_hash', '=', newHash),
-    )
-    .executeTakeFirst();
-  result.dropped.favorites = Number(duplicateFavorites.numDeletedRows);
-  const favorites = await db
-    .updateTable('favorites')
-    .set(moveTo)
-    .where('content_hash', '=', oldHash)
-    .executeTakeFirst();
-  result.rekeyed.favorites = Number(favorites.numUpdatedRows);
+  for (const [table, unique] of [
+    ['tagged_photo', 'tag_id'],
+    ['favorites', 'user_id'],
+  ] as const) {
+    const moved = await moveKeepingUnique(db, table, unique, oldHash, moveTo);
+    result.dropped[table] = moved.dropped;
+    result.rekeyed[table] = moved.rekeyed;
+  }
 
   const currentInsight = await db
     .selectFrom('photo_insights')
@@ -309,6 +288,29 @@ async function rekey(
     .executeTakeFirst();
   result.rekeyed.face_detections = Number(faces.numUpdatedRows);
   return result;
+}
+
+/**
+ * Move the rows of `table` (tags or favorites) from `oldHash` to `moveTo`. A row whose `unique`
+ * value (tag, user) the new hash already has is dropped instead, as (unique, content_hash) is unique.
+ */
+async function moveKeepingUnique(
+  db: Kysely<DB>,
+  table: 'tagged_photo' | 'favorites',
+  unique: 'tag_id' | 'user_id',
+  oldHash: string,
+  moveTo: { content_hash: string; library_id: number; rel_path: string },
+): Promise<{ dropped: number; rekeyed: number }> {
+  const dropped = await sql`delete from ${sql.table(table)}
+    where content_hash = ${oldHash}
+    and ${sql.ref(unique)} in (
+      select ${sql.ref(`n.${unique}`)} from ${sql.table(table)} as n where n.content_hash = ${moveTo.content_hash})`.execute(
+    db,
+  );
+  const rekeyed = await sql`update ${sql.table(table)}
+    set content_hash = ${moveTo.content_hash}, library_id = ${moveTo.library_id}, rel_path = ${moveTo.rel_path}
+    where content_hash = ${oldHash}`.execute(db);
+  return { dropped: Number(dropped.numAffectedRows ?? 0), rekeyed: Number(rekeyed.numAffectedRows ?? 0) };
 }
 
 /** A person whose cover face no longer exists loses its cover. */
