@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageInfo } from './sharp-for-tests.ts';
 import { problemOf, startTestApi, type TestApi } from './test-api.ts';
 
-const CORPUS = path.resolve(import.meta.dirname, '../../../../shared/corpus');
+const CORPUS = path.resolve(import.meta.dirname, '../../../fixtures/corpus');
 const IMMUTABLE = 'private, max-age=31536000, immutable';
 
 /** Library file -> corpus file it is a copy of. */

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { start as startWatcher, type WatcherHandle } from '../../watcher/src/index.ts';
 import { startTestApi, type TestApi } from './test-api.ts';
 
-export const CORPUS = path.resolve(import.meta.dirname, '../../../../shared/corpus');
+export const CORPUS = path.resolve(import.meta.dirname, '../../../fixtures/corpus');
 
 /** One entry of corpus/expected.json (exiftool's reading of the file), the fields the tests use. */
 export interface ExpectedFile {

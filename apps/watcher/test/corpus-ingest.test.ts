@@ -1,5 +1,5 @@
 /**
- * The whole sample corpus through the real watcher: every file of ../shared/corpus (photo/, raw/,
+ * The whole sample corpus through the real watcher: every file of fixtures/corpus (photo/, raw/,
  * video/, broken/) copied into a temp library, one full scan to idle, then each stored row compared
  * with exiftool's reading in expected.json. Tolerated differences are listed below with their reason.
  */

@@ -7,7 +7,7 @@ import { type Database, openDatabase } from '@lumen/db';
 import pino from 'pino';
 import { start, type WatcherDeps, type WatcherHandle } from '../src/start.ts';
 
-export const CORPUS = path.resolve(import.meta.dirname, '../../../../shared/corpus');
+export const CORPUS = path.resolve(import.meta.dirname, '../../../fixtures/corpus');
 
 export interface Harness {
   base: string;

@@ -12,7 +12,7 @@ import {
   mediaTypeFromExtension,
 } from '../src/index.ts';
 
-const CORPUS = path.resolve(import.meta.dirname, '../../../../shared/corpus');
+const CORPUS = path.resolve(import.meta.dirname, '../../../fixtures/corpus');
 
 function readHeader(file: string, bytes = MAGIC_HEADER_BYTES): Uint8Array {
   const fd = fs.openSync(file, 'r');

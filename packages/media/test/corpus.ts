@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 /** The shared, read-only sample corpus and its exiftool reference values (see expected.json's fieldRules). */
 export const CORPUS_DIR =
-  process.env.LUMEN_CORPUS_DIR ?? join(import.meta.dirname, '../../../../shared/corpus');
+  process.env.LUMEN_CORPUS_DIR ?? join(import.meta.dirname, '../../../fixtures/corpus');
 
 export interface ExpectedPreview {
   extractable: boolean;
