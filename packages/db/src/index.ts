@@ -34,6 +34,7 @@ export {
 } from './repositories/libraries.repository.ts';
 export * from './repositories/maintenance.repository.ts';
 export * from './repositories/memories.repository.ts';
+export * from './repositories/missing-files.repository.ts';
 export * from './repositories/photos.repository.ts';
 export { type AppSettingRow, SettingsRepository } from './repositories/settings.repository.ts';
 export * from './repositories/tags.repository.ts';

@@ -73,6 +73,44 @@ export interface ImageExif {
   updated_at: string;
 }
 
+export interface ImageExifMissing {
+  id: Generated<number>;
+  library_id: number;
+  rel_path: string;
+  dir: string;
+  file_name: string;
+  media_type: string;
+  mime_type: string | null;
+  size_bytes: number;
+  mtime_ms: number;
+  content_hash: string | null;
+  camera_make: string | null;
+  camera_model: string | null;
+  lens_model: string | null;
+  width: number | null;
+  height: number | null;
+  orientation: number | null;
+  gps_lat: number | null;
+  gps_lon: number | null;
+  gps_alt: number | null;
+  focal_length: number | null;
+  aperture: number | null;
+  exposure_time: number | null;
+  iso: number | null;
+  date_taken: string | null;
+  date_taken_offset: string | null;
+  date_taken_source: string | null;
+  duration_sec: number | null;
+  video_codec: string | null;
+  audio_codec: string | null;
+  thumb_status: string;
+  preview_status: string;
+  ingest_error: string | null;
+  created_at: string;
+  updated_at: string;
+  missing_since: string;
+}
+
 export interface Libraries {
   id: Generated<number>;
   name: string;
@@ -83,6 +121,9 @@ export interface Libraries {
   last_quick_scan_at: string | null;
   last_full_scan_at: string | null;
   created_at: string;
+  suspect_reason: string | null;
+  suspect_since: string | null;
+  missing_confirmed_at: string | null;
 }
 
 export interface Persons {
@@ -139,6 +180,7 @@ export interface DB {
   face_detections: FaceDetections;
   favorites: Favorites;
   image_exif: ImageExif;
+  image_exif_missing: ImageExifMissing;
   libraries: Libraries;
   persons: Persons;
   photo_insights: PhotoInsights;

@@ -184,6 +184,11 @@ export const envSchema = z.object({
   IMAGE_EXIF_MISSING_SCAN_PAGE_SIZE: intIn(1, 100_000).default(500),
   IMAGE_EXIF_MISSING_DELETE_CAP_PER_TICK: intIn(0, 1_000_000).default(200),
   MAINTENANCE_DRY_RUN: bool.default(false),
+  /** A file marked missing is deleted only after this long (and only on ticks its library is Online). */
+  MISSING_GRACE_SECONDS: intIn(0, 10 * 366 * 86_400).default(7 * 86_400),
+  /** The mass-disappearance brake: more than MISSING_SUSPECT_SHARE of at least this many checked rows. */
+  MISSING_SUSPECT_MIN_CHECKED: intIn(1, 1_000_000).default(20),
+  MISSING_SUSPECT_SHARE: numIn(0, 1).default(0.5),
   REQUIRE_LIBRARY_MARKER: bool.default(false),
 
   // Transcoder (SPEC 5)

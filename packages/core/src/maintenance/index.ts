@@ -1,1 +1,2 @@
 export * from './orphan-gc-state.ts';
+export * from './missing-files.ts';

@@ -3,6 +3,7 @@ import { initialMigration } from './0001-initial.ts';
 import { photoQueryIndexesMigration } from './0002-photo-query-indexes.ts';
 import { shuffleIndexMigration } from './0003-shuffle-index.ts';
 import { tagFilterIndexesMigration } from './0004-tag-filter-indexes.ts';
+import { missingFilesMigration } from './0005-missing-files.ts';
 import type { DatabaseKind } from './dialect-columns.ts';
 
 /**
@@ -15,5 +16,6 @@ export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0002-photo-query-indexes': photoQueryIndexesMigration(),
     '0003-shuffle-index': shuffleIndexMigration(),
     '0004-tag-filter-indexes': tagFilterIndexesMigration(),
+    '0005-missing-files': missingFilesMigration(kind),
   };
 }

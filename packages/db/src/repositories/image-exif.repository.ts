@@ -1,6 +1,8 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { DB, ImageExif } from '../schema.generated.ts';
 import { chunk, IN_LIST_CHUNK_SIZE, MAX_BOUND_VARIABLES } from './chunks.ts';
+import { INPUT_COLUMNS } from './image-exif-columns.ts';
+import { MissingFilesRepository } from './missing-files.repository.ts';
 import { MaintenanceRepository, type RekeyResult } from './maintenance.repository.ts';
 
 export type ImageExifRow = Selectable<ImageExif>;
@@ -45,44 +47,6 @@ export type PendingPreview = Pick<
   ImageExifRow,
   'id' | 'library_id' | 'rel_path' | 'content_hash' | 'media_type' | 'orientation' | 'duration_sec'
 >;
-
-/** Every column `upsert` writes, in table order; the check below keeps it in step with the schema. */
-const INPUT_COLUMNS = [
-  'library_id',
-  'rel_path',
-  'dir',
-  'file_name',
-  'media_type',
-  'mime_type',
-  'size_bytes',
-  'mtime_ms',
-  'content_hash',
-  'camera_make',
-  'camera_model',
-  'lens_model',
-  'width',
-  'height',
-  'orientation',
-  'gps_lat',
-  'gps_lon',
-  'gps_alt',
-  'focal_length',
-  'aperture',
-  'exposure_time',
-  'iso',
-  'date_taken',
-  'date_taken_offset',
-  'date_taken_source',
-  'duration_sec',
-  'video_codec',
-  'audio_codec',
-  'thumb_status',
-  'preview_status',
-  'ingest_error',
-] as const satisfies readonly (keyof ImageExifInput)[];
-type ColumnsNotWritten = Exclude<keyof ImageExifInput, (typeof INPUT_COLUMNS)[number]>;
-const everyInputColumnIsWritten: [ColumnsNotWritten] extends [never] ? true : ColumnsNotWritten = true;
-void everyInputColumnIsWritten;
 
 /** Columns replaced when a row for the same (library_id, rel_path) exists; created_at is kept. */
 const UPDATE_COLUMNS = [
@@ -150,12 +114,16 @@ export class ImageExifRepository {
   /**
    * Insert or update rows keyed by (library_id, rel_path), all in one transaction. An existing row gets
    * every column replaced (missing nullable fields become null, missing thumb/preview status becomes
-   * 'pending') and a new updated_at; created_at is kept. Returns where each row ended up.
+   * 'pending') and a new updated_at; created_at is kept. A row marked missing at the same location
+   * comes back first (same id). Returns where each row ended up.
    */
   async upsert(rows: readonly ImageExifInput[]): Promise<UpsertedImage[]> {
     if (rows.length === 0) return [];
     const uniqueRows = uniqueFullRows(rows);
-    return this.db.transaction().execute((trx) => writeRows(trx, uniqueRows));
+    return this.db.transaction().execute(async (trx) => {
+      await new MissingFilesRepository(trx).reviveAt(uniqueRows);
+      return writeRows(trx, uniqueRows);
+    });
   }
 
   /**
@@ -173,6 +141,9 @@ export class ImageExifRepository {
     if (rows.length === 0) return { written: [], edits: [] };
     const uniqueRows = uniqueFullRows(rows);
     return this.db.transaction().execute(async (trx) => {
+      // A file marked missing that is written again comes back with its id (and its old hash, so an
+      // edit made while it was away still takes its derived rows along).
+      await new MissingFilesRepository(trx).reviveAt(uniqueRows);
       const previous = await storedHashes(trx, uniqueRows);
       // A file that could not be hashed this time (I/O error, time limit) keeps its hashed row.
       const unhashed = uniqueRows.filter((row) => !row.content_hash && previous.has(rowKey(row)));
@@ -200,16 +171,28 @@ export class ImageExifRepository {
       .executeTakeFirst();
   }
 
-  /** What serving a thumbnail or preview needs of a file's row (the api's fast path), or undefined. */
+  /**
+   * What serving a thumbnail or preview needs of a file's row (the api's fast path), or undefined.
+   * A file marked missing keeps showing its thumbnails (they are content-addressed and still there),
+   * so its row in image_exif_missing answers too.
+   */
   async findDerivativeState(
     libraryId: number,
     relPath: string,
   ): Promise<
     Pick<ImageExifRow, 'content_hash' | 'media_type' | 'thumb_status' | 'preview_status'> | undefined
   > {
-    return this.db
+    const columns = ['content_hash', 'media_type', 'thumb_status', 'preview_status'] as const;
+    const present = await this.db
       .selectFrom('image_exif')
-      .select(['content_hash', 'media_type', 'thumb_status', 'preview_status'])
+      .select(columns)
+      .where('library_id', '=', libraryId)
+      .where('rel_path', '=', relPath)
+      .executeTakeFirst();
+    if (present) return present;
+    return this.db
+      .selectFrom('image_exif_missing')
+      .select(columns)
       .where('library_id', '=', libraryId)
       .where('rel_path', '=', relPath)
       .executeTakeFirst();
@@ -280,10 +263,10 @@ export class ImageExifRepository {
     libraryId: number,
     afterId: number,
     limit: number,
-  ): Promise<Pick<ImageExifRow, 'id' | 'rel_path'>[]> {
+  ): Promise<Pick<ImageExifRow, 'id' | 'rel_path' | 'dir'>[]> {
     return this.db
       .selectFrom('image_exif')
-      .select(['id', 'rel_path'])
+      .select(['id', 'rel_path', 'dir'])
       .where('library_id', '=', libraryId)
       .where('id', '>', afterId)
       .orderBy('id')

@@ -118,6 +118,59 @@ export class LibrariesRepository {
     });
   }
 
+  /**
+   * Record the mass-disappearance brake (issue 10) of a library: `reason` starts an episode (with
+   * `since`) or keeps the one in progress (its `suspect_since` stays, its reason is updated);
+   * null ends it. Returns whether an episode started or ended on this call (for the one log line
+   * per change), or 'same'. An unknown id is 'same'.
+   */
+  async setSuspect(id: number, reason: string | null, since: string): Promise<'started' | 'ended' | 'same'> {
+    return this.db.transaction().execute(async (trx) => {
+      const current = await trx
+        .selectFrom('libraries')
+        .select(['suspect_reason'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!current) return 'same';
+      if (reason === null) {
+        if (current.suspect_reason === null) return 'same';
+        await trx
+          .updateTable('libraries')
+          .set({ suspect_reason: null, suspect_since: null })
+          .where('id', '=', id)
+          .execute();
+        return 'ended';
+      }
+      if (current.suspect_reason === null) {
+        await trx
+          .updateTable('libraries')
+          .set({ suspect_reason: reason, suspect_since: since })
+          .where('id', '=', id)
+          .execute();
+        return 'started';
+      }
+      if (current.suspect_reason !== reason) {
+        await trx.updateTable('libraries').set({ suspect_reason: reason }).where('id', '=', id).execute();
+      }
+      return 'same';
+    });
+  }
+
+  /**
+   * An admin confirms that the files of a suspect library are really gone: the episode in progress
+   * stops braking (`missing_confirmed_at` takes its `suspect_since`; a later episode brakes again).
+   * Returns false when the library is not suspect (or unknown).
+   */
+  async confirmMissing(id: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('libraries')
+      .set((eb) => ({ missing_confirmed_at: eb.ref('suspect_since') }))
+      .where('id', '=', id)
+      .where('suspect_reason', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   /** Set `last_quick_scan_at` or `last_full_scan_at` to `at` (ISO-8601 UTC). */
   async markScanned(id: number, kind: ScanKind, at: string): Promise<void> {
     const column = kind === 'quick' ? 'last_quick_scan_at' : 'last_full_scan_at';

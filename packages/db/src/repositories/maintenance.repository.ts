@@ -66,7 +66,8 @@ export class MaintenanceRepository {
   }
 
   /**
-   * Content hashes that derived rows reference but no `image_exif` row has, sorted, at most
+   * Content hashes that derived rows reference but no `image_exif` row has (nor a missing row in
+   * `image_exif_missing`: a file that may come back keeps its derived rows), sorted, at most
    * `limitPerTable` from each table (so at most 4x that in all). The lowest hashes come first, so a
    * backlog bigger than the limit is worked off over several ticks.
    */
@@ -77,14 +78,24 @@ export class MaintenanceRepository {
         .selectFrom(`${table} as d` as 'tagged_photo as d')
         .select('d.content_hash')
         .distinct()
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('image_exif as ie')
-                .select('ie.id')
-                .whereRef('ie.content_hash', '=', 'd.content_hash'),
+        .where(({ and, not, exists, selectFrom }) =>
+          and([
+            not(
+              exists(
+                selectFrom('image_exif as ie')
+                  .select('ie.id')
+                  .whereRef('ie.content_hash', '=', 'd.content_hash'),
+              ),
             ),
-          ),
+            // A file marked missing still references its content (it may come back).
+            not(
+              exists(
+                selectFrom('image_exif_missing as m')
+                  .select('m.id')
+                  .whereRef('m.content_hash', '=', 'd.content_hash'),
+              ),
+            ),
+          ]),
         )
         .orderBy('d.content_hash')
         .limit(limitPerTable)
@@ -112,7 +123,8 @@ export class MaintenanceRepository {
 
   /**
    * Delete the derived rows of these hashes, in one transaction, but only rows whose hash still
-   * has no `image_exif` row (a hash that came back since it was found orphaned is kept). A person
+   * has no `image_exif` row and no missing row (a hash that came back since it was found orphaned,
+   * or whose file was marked missing meanwhile, is kept). A person
    * whose cover face was deleted loses its cover. Returns rows deleted per table.
    */
   async deleteOrphanRows(hashes: readonly string[]): Promise<DerivedCounts> {
@@ -124,14 +136,31 @@ export class MaintenanceRepository {
           const result = await trx
             .deleteFrom(table as 'tagged_photo')
             .where('content_hash', 'in', part)
-            .where(({ not, exists, selectFrom }) =>
-              not(
-                exists(
-                  selectFrom('image_exif as ie')
-                    .select('ie.id')
-                    .whereRef('ie.content_hash', '=', `${table}.content_hash` as 'tagged_photo.content_hash'),
+            .where(({ and, not, exists, selectFrom }) =>
+              and([
+                not(
+                  exists(
+                    selectFrom('image_exif as ie')
+                      .select('ie.id')
+                      .whereRef(
+                        'ie.content_hash',
+                        '=',
+                        `${table}.content_hash` as 'tagged_photo.content_hash',
+                      ),
+                  ),
                 ),
-              ),
+                not(
+                  exists(
+                    selectFrom('image_exif_missing as m')
+                      .select('m.id')
+                      .whereRef(
+                        'm.content_hash',
+                        '=',
+                        `${table}.content_hash` as 'tagged_photo.content_hash',
+                      ),
+                  ),
+                ),
+              ]),
             )
             .executeTakeFirst();
           counts[table] += Number(result.numDeletedRows);
@@ -145,7 +174,7 @@ export class MaintenanceRepository {
   /**
    * A file at `(libraryId, relPath)` was edited in place: its content hash went from `oldHash` to
    * `newHash` (the caller has already stored the new hash, in the same transaction when it is one).
-   * Unless some `image_exif` row still has `oldHash` (the old content lives on elsewhere, and the
+   * Unless some `image_exif` row (or a missing one) still has `oldHash` (the old content lives on elsewhere, and the
    * derived rows stay with it), every derived row of `oldHash`, wherever it points, moves to
    * `newHash` at this location:
    * - tags and favorites follow; one the new hash already has (UNIQUE(tag_id, content_hash),
@@ -234,12 +263,20 @@ async function rekey(
     dropped: emptyDerivedCounts(),
   };
   if (oldHash === newHash) return result;
-  const elsewhere = await db
-    .selectFrom('image_exif')
-    .select('id')
-    .where('content_hash', '=', oldHash)
-    .limit(1)
-    .executeTakeFirst();
+  const elsewhere =
+    (await db
+      .selectFrom('image_exif')
+      .select('id')
+      .where('content_hash', '=', oldHash)
+      .limit(1)
+      .executeTakeFirst()) ??
+    // A missing file with the old content may come back: the derived rows stay with it.
+    (await db
+      .selectFrom('image_exif_missing')
+      .select('id')
+      .where('content_hash', '=', oldHash)
+      .limit(1)
+      .executeTakeFirst());
   if (elsewhere) return { ...result, oldHashLivesOn: true };
   const moveTo = { content_hash: newHash, library_id: libraryId, rel_path: relPath };
 
