@@ -1,7 +1,14 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Bus } from '@lumen/bus';
 import type { Config } from '@lumen/core';
-import { type Database, LibrariesRepository, PhotosRepository, ReadCache, UsersRepository } from '@lumen/db';
+import {
+  type Database,
+  LibrariesRepository,
+  MissingFilesRepository,
+  PhotosRepository,
+  ReadCache,
+  UsersRepository,
+} from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
 import type { Registry } from 'prom-client';
 import type { App, AppEnv } from './http/app-env.ts';
@@ -63,7 +70,11 @@ export function createApp(deps: AppDeps): App {
   const auth = new AuthService(users, secretKey, reads);
   const health = new HealthService(deps.database, deps.bus);
   const limiter = new LoginRateLimiter({ maxFailures: deps.config.env.LOGIN_MAX_FAILURES_PER_MINUTE });
-  const libraries = new LibrariesService(new LibrariesRepository(deps.database.db), reads);
+  const libraries = new LibrariesService(
+    new LibrariesRepository(deps.database.db),
+    new MissingFilesRepository(deps.database.db),
+    reads,
+  );
   const imageMetrics = createImageMetrics(metrics.registry);
   const images = createImagesService(deps, libraries, imageMetrics);
   const video = new VideoService({

@@ -532,6 +532,7 @@ describe('GET /image and /image/metadata', () => {
         audio_codec: null,
         thumb_status: 'ready',
         preview_status: 'pending',
+        missing_since: null,
       });
     });
 

@@ -1,7 +1,12 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type ImageExifInput, ImageExifRepository, LibrariesRepository } from '@lumen/db';
+import {
+  type ImageExifInput,
+  ImageExifRepository,
+  LibrariesRepository,
+  MissingFilesRepository,
+} from '@lumen/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemOf, startTestApi, type TestApi } from './test-api.ts';
 
@@ -62,9 +67,12 @@ describe('GET/POST /libraries', () => {
       status: 'online',
       status_reason: null,
       status_changed_at: null,
+      suspect_reason: null,
+      suspect_since: null,
+      missing_confirmed_at: null,
       last_quick_scan_at: null,
       last_full_scan_at: null,
-      counts: { photo: 0, raw: 0, video: 0, total: 0 },
+      counts: { photo: 0, raw: 0, video: 0, total: 0, missing: 0 },
     });
     // The watcher reads the table on its next tick: the row is what it will find.
     expect(await repo.findByName('photos')).toMatchObject({ id: body.id, root });
@@ -181,5 +189,50 @@ describe('GET/POST /libraries', () => {
     expect(seenByViewer.map((l) => l.name)).toEqual(['photos', 'archive']);
     for (const library of seenByViewer) expect(library).not.toHaveProperty('root');
     expect(seenByViewer[0]).toMatchObject({ counts: { total: 4 } });
+  });
+
+  it('shows a suspect library as suspect with its reason and missing count; an admin confirms the episode', async () => {
+    const photos = (await repo.findByName('photos'))!;
+    const missing = new MissingFilesRepository(t.database.db);
+    const images = new ImageExifRepository(t.database.db);
+    const a = await images.findByPath(Number(photos.id), 'a.jpg');
+    await missing.markMissing([a!.id], '2026-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z');
+    await repo.setSuspect(
+      Number(photos.id),
+      'every file of the library (3) vanished at once',
+      '2026-01-02T00:00:00.000Z',
+    );
+
+    const suspect = ((await (await get(viewer)).json()) as Record<string, unknown>[])[0];
+    expect(suspect).toMatchObject({
+      status: 'suspect',
+      status_reason: 'every file of the library (3) vanished at once',
+      suspect_reason: 'every file of the library (3) vanished at once',
+      suspect_since: '2026-01-02T00:00:00.000Z',
+      missing_confirmed_at: null,
+      counts: { total: 3, missing: 1 },
+    });
+
+    const confirm = (headers: Record<string, string>, id: string) =>
+      fetch(`${t.url}/libraries/${encodeURIComponent(id)}/confirm-missing`, { method: 'POST', headers });
+    expect((await confirm(viewer, String(photos.id))).status).toBe(403);
+    expect((await problemOf(await confirm(admin, 'nope'))).type).toBe('https://lumen.dev/problems/not-found');
+    const archive = await confirm(admin, 'archive');
+    expect(archive.status).toBe(409);
+    expect((await problemOf(archive)).detail).toMatch(/not suspect/);
+
+    const res = await confirm(admin, 'photos');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      status: 'online',
+      suspect_reason: 'every file of the library (3) vanished at once',
+      missing_confirmed_at: '2026-01-02T00:00:00.000Z',
+    });
+    // The watcher ends the episode on a tick that finds nothing suspect.
+    await repo.setSuspect(Number(photos.id), null, '2026-01-03T00:00:00.000Z');
+    expect(((await (await get(admin)).json()) as Record<string, unknown>[])[0]).toMatchObject({
+      status: 'online',
+      suspect_reason: null,
+    });
   });
 });

@@ -3,7 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Bus, createMemoryBus, type JobMessage } from '@lumen/bus';
 import { parseConfig, type VideoJob } from '@lumen/core';
-import { type Database, LibrariesRepository, openDatabase, PhotosRepository } from '@lumen/db';
+import {
+  type Database,
+  LibrariesRepository,
+  MissingFilesRepository,
+  openDatabase,
+  PhotosRepository,
+} from '@lumen/db';
 import { hlsPaths } from '@lumen/transcoder';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -59,7 +65,7 @@ beforeEach(async () => {
   now = Date.UTC(2024, 4, 1, 12, 0, 0);
   board = new VideoStatusBoard(() => now);
   const librariesRepo = new LibrariesRepository(database.db);
-  const libraries = new LibrariesService(librariesRepo);
+  const libraries = new LibrariesService(librariesRepo, new MissingFilesRepository(database.db));
   const library = await librariesRepo.create({ name: 'main', root: dir });
   service = new VideoService({
     images: createImagesService({ database, config }, libraries, createImageMetrics(new Registry())),

@@ -1,5 +1,13 @@
 import type { LibraryRow } from '@lumen/db';
 import type { LibraryStatus } from './library/library-probe.ts';
+import type { MaintenancePhase } from './maintenance/maintenance-pipeline.ts';
+
+/**
+ * The moments of a tick, in order: before the probes, before the scans, after each directory a scan
+ * compared, before the maintenance passes, and the phases inside the maintenance pipeline. A test
+ * given `onPhase` (WatcherDeps) can change the world at any of them, or hold the tick there.
+ */
+export type TickPhase = 'probe' | 'scan' | 'scan:directory' | 'maintenance' | MaintenancePhase;
 
 /** What a maintenance pass sees on each tick, after ingest. */
 export interface TickContext {

@@ -1,18 +1,19 @@
 import os from 'node:os';
 import type { Bus } from '@lumen/bus';
 import { type Config, chooseScanKind, quickScanCutoffMs } from '@lumen/core';
-import { type Database, ImageExifRepository, LibrariesRepository } from '@lumen/db';
+import { type Database, ImageExifRepository, LibrariesRepository, MissingFilesRepository } from '@lumen/db';
 import { configureSharp, ExiftoolProcess } from '@lumen/media';
 import type { Logger } from '@lumen/runtime';
 import type { Registry } from 'prom-client';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
 import { subscribeIngestRequests } from './ingest/ingest-request.subscriber.ts';
-import { ensureLibraryMarker } from './library/library-marker.ts';
+import { ensureLibraryMarker, shouldWriteMarker } from './library/library-marker.ts';
 import { LIBRARY_MARKER_FILE, type LibraryStatus } from './library/library-probe.ts';
 import { refreshLibraryStatus } from './library/library-status.ts';
 import { createMaintenanceMetrics } from './maintenance/maintenance-metrics.ts';
 import { createMaintenancePass } from './maintenance/maintenance-pass.ts';
-import type { MaintenancePass, TickContext } from './maintenance-hook.ts';
+import type { MissingScanFs } from './maintenance/missing-file-scan.ts';
+import type { MaintenancePass, TickContext, TickPhase } from './maintenance-hook.ts';
 import { type LibraryRef, scanLibrary } from './scan/library-scan.ts';
 import type { ScanSummary } from './scan/scan-progress.ts';
 import { TickLoop } from './tick-loop.ts';
@@ -36,6 +37,18 @@ export interface WatcherDeps {
    * database and are queued as the queue drains, a top-up per tick.
    */
   previewQueueLimit?: number;
+  /**
+   * The clock of `missing_since` and the grace period (default Date.now). Tests move it past
+   * MISSING_GRACE_SECONDS instead of waiting a week.
+   */
+  now?: () => number;
+  /**
+   * Called at each phase of a tick (TickPhase), awaited: tests change the world between two
+   * phases, or hold a tick at one. Not for production use.
+   */
+  onPhase?: (phase: TickPhase) => Promise<void> | void;
+  /** File-system layer of the missing-file scan (tests inject EIO and the like). */
+  missingScanFs?: MissingScanFs;
 }
 
 export interface WatcherHandle {
@@ -68,6 +81,8 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
   const metrics = createWatcherMetrics(deps.registry);
   const libraries = new LibrariesRepository(deps.database.db);
   const imageExif = new ImageExifRepository(deps.database.db);
+  const missingFiles = new MissingFilesRepository(deps.database.db);
+  const onPhase = deps.onPhase ?? (() => {});
   const maintenance = deps.maintenance ?? [
     createMaintenancePass({
       db: deps.database.db,
@@ -75,6 +90,9 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
       logger: deps.logger,
       metrics: createMaintenanceMetrics(metrics.registry),
       ...(env.REQUIRE_LIBRARY_MARKER ? { markerFile: LIBRARY_MARKER_FILE } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.onPhase ? { onPhase: deps.onPhase } : {}),
+      ...(deps.missingScanFs ? { fs: deps.missingScanFs } : {}),
     }),
   ];
 
@@ -107,6 +125,8 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
   let lastScans: ScanSummary[] = [];
 
   const tick = async (signal: AbortSignal) => {
+    await onPhase('probe');
+    if (signal.aborted) return;
     const probed: TickContext['libraries'] = [];
     for (const library of await libraries.list()) {
       if (signal.aborted) return;
@@ -121,6 +141,7 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
       probed.push({ library, status: result.status });
     }
 
+    await onPhase('scan');
     const scans: ScanSummary[] = [];
     const online: LibraryRef[] = [];
     /** Every Online library's scan ran to the end: only then may this tick feed the orphan GC. */
@@ -151,15 +172,23 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
             QUICK_SCAN_SLACK_MS,
           ),
           imageExif,
+          missingFiles,
           sink: pipeline,
           logger,
           metrics,
           signal,
+          onDirectory: () => onPhase('scan:directory'),
         });
         scans.push(summary);
         if (summary.completed) {
           await libraries.markScanned(library.id, kind, startedAt.toISOString());
-          await ensureLibraryMarker(library.root, LIBRARY_MARKER_FILE, logger);
+          const rowsInDatabase =
+            summary.media > 0
+              ? 0
+              : (await libraries.countFiles(library.id)) + (await missingFiles.count(library.id));
+          if (shouldWriteMarker({ mediaSeen: summary.media, rowsInDatabase })) {
+            await ensureLibraryMarker(library.root, LIBRARY_MARKER_FILE, logger);
+          }
         } else ingestScanned = false;
       } catch (err) {
         if (signal.aborted) return;
@@ -179,6 +208,8 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
     }
 
     // Maintenance pipeline (SPEC 3), after ingest: missing-file scan, back-ref refresh, orphan GC.
+    if (signal.aborted) return;
+    await onPhase('maintenance');
     for (const pass of maintenance) {
       if (signal.aborted) return;
       try {
@@ -223,4 +254,4 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
   };
 }
 
-export type { LibraryStatus, MaintenancePass, TickContext };
+export type { LibraryStatus, MaintenancePass, TickContext, TickPhase };

@@ -14,6 +14,15 @@ beforeAll(() => {
   fs.writeFileSync(path.join(base, 'file'), 'x');
   fs.mkdirSync(path.join(base, 'marked'));
   fs.writeFileSync(path.join(base, 'marked', '.lumen-library'), '');
+  fs.writeFileSync(path.join(base, 'marked', 'a.jpg'), 'x');
+  // Mount points whose mount dropped: only hidden entries (our marker, a Finder file, a snapshot dir).
+  fs.mkdirSync(path.join(base, 'only-marker'));
+  fs.writeFileSync(path.join(base, 'only-marker', '.lumen-library'), '');
+  fs.mkdirSync(path.join(base, 'only-dotfiles'));
+  fs.writeFileSync(path.join(base, 'only-dotfiles', '.DS_Store'), 'x');
+  fs.mkdirSync(path.join(base, 'only-dotfiles', '.snapshot'));
+  fs.mkdirSync(path.join(base, 'subfolder-only'));
+  fs.mkdirSync(path.join(base, 'subfolder-only', '2024'));
 });
 
 afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
@@ -33,7 +42,35 @@ describe('probeLibrary', () => {
       root: 'empty',
       hasRows: true,
       status: 'stale',
-      reason: /lists empty/,
+      reason: /lists no files/,
+    },
+    {
+      case: 'a root holding only our marker while rows exist',
+      root: 'only-marker',
+      hasRows: true,
+      status: 'stale',
+      reason: /lists no files \(at most hidden ones/,
+    },
+    {
+      case: 'a root holding only dotfiles while rows exist',
+      root: 'only-dotfiles',
+      hasRows: true,
+      status: 'stale',
+      reason: /lists no files/,
+    },
+    {
+      case: 'a root holding only dotfiles, no rows',
+      root: 'only-dotfiles',
+      hasRows: false,
+      status: 'online',
+      reason: undefined,
+    },
+    {
+      case: 'a root holding a folder',
+      root: 'subfolder-only',
+      hasRows: true,
+      status: 'online',
+      reason: undefined,
     },
     { case: 'a missing root', root: 'missing', hasRows: false, status: 'stale', reason: /ENOENT/ },
     { case: 'a file as root', root: 'file', hasRows: false, status: 'stale', reason: /not a directory/ },

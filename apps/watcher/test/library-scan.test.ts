@@ -3,7 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { createMemoryBus } from '@lumen/bus';
 import { type MediaIngestedEvent, storedMtimeMs } from '@lumen/core';
-import { type Database, ImageExifRepository, LibrariesRepository, openDatabase } from '@lumen/db';
+import {
+  type Database,
+  ImageExifRepository,
+  LibrariesRepository,
+  MissingFilesRepository,
+  openDatabase,
+} from '@lumen/db';
 import { ExiftoolProcess, thumbPaths } from '@lumen/media';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +26,7 @@ let root: string;
 let thumbnailsDir: string;
 let database: Database;
 let imageExif: ImageExifRepository;
+let missingFiles: MissingFilesRepository;
 let library: LibraryRef;
 let pipeline: IngestPipeline;
 let exiftool: ExiftoolProcess;
@@ -32,7 +39,7 @@ function age(rel: string): void {
 }
 
 const scan = (kind: 'quick' | 'full', changedSinceMs = 0) =>
-  scanLibrary({ library, kind, changedSinceMs, imageExif, sink: pipeline, logger, metrics });
+  scanLibrary({ library, kind, changedSinceMs, imageExif, missingFiles, sink: pipeline, logger, metrics });
 
 beforeAll(async () => {
   base = fs.mkdtempSync(path.join(os.tmpdir(), 'lumen-scan-'));
@@ -45,6 +52,7 @@ beforeAll(async () => {
   for (const rel of ['a/one.jpg', 'a/two.jpg', 'b/three.jpg', 'b/empty.jpg', 'a', 'b', '.']) age(rel);
   database = await openDatabase({ kind: 'sqlite', file: path.join(base, 'lumen.db') });
   imageExif = new ImageExifRepository(database.db);
+  missingFiles = new MissingFilesRepository(database.db);
   const [row] = await new LibrariesRepository(database.db).upsertConfigured([{ name: 'scan', root }]);
   library = { id: row!.id, name: row!.name, root };
   exiftool = new ExiftoolProcess();

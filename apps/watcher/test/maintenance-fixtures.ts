@@ -180,3 +180,14 @@ export async function imagePaths(database: Database, libraryId: number): Promise
     .execute();
   return rows.map((row) => row.rel_path);
 }
+
+/** image_exif_missing rel_paths of a library (rows marked missing), sorted. */
+export async function missingPaths(database: Database, libraryId: number): Promise<string[]> {
+  const rows = await database.db
+    .selectFrom('image_exif_missing')
+    .select('rel_path')
+    .where('library_id', '=', libraryId)
+    .orderBy('rel_path')
+    .execute();
+  return rows.map((row) => row.rel_path);
+}

@@ -23,6 +23,7 @@ import {
   insertImages,
   type Location,
   maintenanceWorld,
+  missingPaths,
   silentLogger,
   writeFiles,
 } from './maintenance-fixtures.ts';
@@ -32,11 +33,17 @@ let recent: LibraryRow;
 let archive: LibraryRow;
 let owner: { userId: number; tagId: number };
 let gcRunner: OrphanGcRunner;
+/** The pipeline's clock, moved past the grace period by tests. */
+let clock: number;
+const PAST_GRACE_MS = 8 * 86_400_000;
 
 const knobs = {
   IMAGE_EXIF_MISSING_SCAN_PAGE_SIZE: 500,
   IMAGE_EXIF_MISSING_DELETE_CAP_PER_TICK: 200,
   MAINTENANCE_DRY_RUN: false,
+  MISSING_GRACE_SECONDS: 7 * 86_400,
+  MISSING_SUSPECT_MIN_CHECKED: 20,
+  MISSING_SUSPECT_SHARE: 0.5,
 };
 
 beforeEach(async () => {
@@ -45,6 +52,7 @@ beforeEach(async () => {
   archive = await createLibrary(world.database, world.base, 'archive');
   owner = await createUserAndTag(world.database);
   gcRunner = new OrphanGcRunner();
+  clock = Date.parse('2026-06-01T12:00:00Z');
   // recent: a photo with a tag, a favorite, a face and an insight, and one more photo;
   // archive: an older photo with its own derived rows.
   writeFiles(recent.root, ['2024/a.jpg', 'keep.jpg']);
@@ -82,6 +90,7 @@ function tick(
     config: knobs,
     gcRunner,
     logger: silentLogger,
+    now: () => clock,
     ...overrides,
   });
 }
@@ -91,9 +100,14 @@ function ingestMovedFile(): Promise<number[]> {
   return insertImages(world.database, archive.id, [{ relPath: '2024/a.jpg', hash: hash(1) }]);
 }
 
+/** `mv recent/2024 archive/` (a person moving a folder; an emptied folder left behind would look like a dropped mount). */
 function moveOnDisk(): void {
-  fs.mkdirSync(path.join(archive.root, '2024'), { recursive: true });
-  fs.renameSync(path.join(recent.root, '2024/a.jpg'), path.join(archive.root, '2024/a.jpg'));
+  fs.renameSync(path.join(recent.root, '2024'), path.join(archive.root, '2024'));
+}
+
+/** A person deleting a folder (`rm -r`). */
+function deleteFolder(root: string, folder: string): void {
+  fs.rmSync(path.join(root, folder), { recursive: true });
 }
 
 /** The four derived rows of each photo, by hash, with their location. */
@@ -120,7 +134,7 @@ describe('reconcile: a photo moved from recent to archive', () => {
     await ingestMovedFile();
     const summaries = [await tick(), await tick()];
 
-    expect(summaries[0]?.missing.map((r) => r.deleted)).toEqual([1, 0]);
+    expect(summaries[0]?.missing.map((r) => r.marked)).toEqual([1, 0]);
     expect(summaries[0]?.backRefs?.total).toBe(4);
     expect(summaries.map(gcDeleted)).toEqual([0, 0]);
     expect(await derivedByHash()).toEqual({
@@ -128,20 +142,23 @@ describe('reconcile: a photo moved from recent to archive', () => {
       [hash(3)]: at(archive, '2019/old.jpg', hash(3)),
     });
     expect(await imagePaths(world.database, recent.id)).toEqual(['keep.jpg']);
+    expect(await missingPaths(world.database, recent.id)).toEqual(['2024/a.jpg']);
   });
 
   it('keeps them when the missing scan notices the move a tick before ingest finds the new file', async () => {
     moveOnDisk();
-    const first = await tick(); // old row deleted; the hash is orphaned for now
-    expect(first.missing[0]?.deleted).toBe(1);
-    expect(first.gc).toMatchObject({ orphans: 1, pending: 1, hashesDeleted: 0 });
+    const first = await tick(); // old row marked missing: its hash is still referenced
+    expect(first.missing[0]?.marked).toBe(1);
+    expect(first.gc).toMatchObject({ orphans: 0, pending: 0, hashesDeleted: 0 });
 
     await ingestMovedFile();
     const second = await tick();
     expect(second.backRefs?.total).toBe(4);
-    expect(second.gc).toMatchObject({ orphans: 0, revived: 1, hashesDeleted: 0 });
+    expect(second.gc).toMatchObject({ orphans: 0, hashesDeleted: 0 });
 
+    clock += PAST_GRACE_MS; // the old location's row goes for good; the content lives on in archive
     for (let i = 0; i < 3; i++) expect(gcDeleted(await tick())).toBe(0);
+    expect(await missingPaths(world.database, recent.id)).toEqual([]);
     expect(await derivedByHash()).toEqual({
       [hash(1)]: at(archive, '2024/a.jpg', hash(1)),
       [hash(3)]: at(archive, '2019/old.jpg', hash(3)),
@@ -150,22 +167,30 @@ describe('reconcile: a photo moved from recent to archive', () => {
 
   it('skips the GC on a tick whose ingest did not scan, so a slow scan cannot turn a move into a delete', async () => {
     moveOnDisk();
-    await tick(); // the missing scan notices: orphan pending
+    await tick(); // the missing scan notices: marked missing
+    clock += PAST_GRACE_MS;
+    await tick({}, { ingestScanned: false }); // the grace is over: the missing row goes, hash(1) orphaned
     for (let i = 0; i < 5; i++) {
       const summary = await tick({}, { ingestScanned: false });
       expect(summary.gc).toBeUndefined();
     }
     await ingestMovedFile();
     const found = await tick();
-    expect(found.gc).toMatchObject({ revived: 1, hashesDeleted: 0 });
+    expect(found.gc).toMatchObject({ hashesDeleted: 0 });
     expect((await derivedByHash())[hash(1)]).toEqual(at(archive, '2024/a.jpg', hash(1)));
   });
 });
 
 describe('runMaintenance', () => {
-  it('deletes derived rows of content that is really gone after two all-Online ticks', async () => {
-    fs.rmSync(path.join(recent.root, '2024/a.jpg'));
+  it('hides a deleted file at once, deletes its row after the grace period, then its derived rows after two all-Online ticks', async () => {
+    deleteFolder(recent.root, '2024');
 
+    const before = [await tick(), await tick()];
+    expect(before.map((s) => s.missing[0]?.marked)).toEqual([1, 0]);
+    expect(before.map(gcDeleted)).toEqual([0, 0]);
+    expect(Object.keys(await derivedByHash()).sort()).toEqual([hash(1), hash(3)]);
+
+    clock += PAST_GRACE_MS;
     const summaries = [await tick(), await tick(), await tick()];
 
     expect(summaries.map((s) => s.missing[0]?.deleted)).toEqual([1, 0, 0]);
@@ -174,8 +199,9 @@ describe('runMaintenance', () => {
   });
 
   it('deletes nothing anywhere over 10 ticks while a library root is unmounted, and resumes after', async () => {
-    fs.rmSync(path.join(recent.root, '2024/a.jpg')); // a real orphan-to-be in recent
-    await tick(); // recent's row goes; hash(1) is pending
+    deleteFolder(recent.root, '2024'); // a real orphan-to-be in recent
+    await tick(); // recent's row is marked missing
+    clock += PAST_GRACE_MS;
     fs.renameSync(archive.root, `${archive.root}.unmounted`);
     fs.mkdirSync(archive.root); // an empty mount point
 
@@ -184,11 +210,14 @@ describe('runMaintenance', () => {
       // still said Online: the scan's own root check must catch it.
       const summary = await tick({ archive: i % 2 === 0 ? 'stale' : 'online' });
       expect(summary.allOnline).toBe(false);
-      expect(summary.missing.map((r) => r.deleted)).toEqual([0, 0]);
+      expect(summary.missing[1]?.deleted).toBe(0);
+      expect(summary.missing[1]?.marked).toBe(0);
       expect(summary.missing[1]?.outcome).toBe(i % 2 === 0 ? 'skipped-stale' : 'aborted');
       expect(gcDeleted(summary)).toBe(0);
     }
     expect(await imagePaths(world.database, archive.id)).toEqual(['2019/old.jpg']);
+    // recent was Online: its expired row went, but the GC kept the derived rows while archive was away.
+    expect(await missingPaths(world.database, recent.id)).toEqual([]);
     expect(Object.keys(await derivedByHash()).sort()).toEqual([hash(1), hash(3)]);
 
     fs.rmdirSync(archive.root);
@@ -207,25 +236,25 @@ describe('runMaintenance', () => {
       },
       readdir: nodeMissingScanFs.readdir,
     };
-    fs.rmSync(path.join(recent.root, '2024/a.jpg'));
+    deleteFolder(recent.root, '2024');
 
     for (let i = 0; i < 3; i++) {
       const summary = await tick({}, { fs: eio });
-      expect(summary.missing[0]).toMatchObject({ deleted: 0, skippedErrors: 1, errorCodes: { EIO: 1 } });
+      expect(summary.missing[0]).toMatchObject({ marked: 0, skippedErrors: 1, errorCodes: { EIO: 1 } });
       expect(gcDeleted(summary)).toBe(0);
     }
     expect(await imagePaths(world.database, recent.id)).toEqual(['2024/a.jpg', 'keep.jpg']);
   });
 
-  it('on a dry run deletes nothing, tick after tick, and reports what it would delete', async () => {
-    fs.rmSync(path.join(recent.root, '2024/a.jpg'));
+  it('on a dry run marks and deletes nothing, tick after tick, and reports what it would do', async () => {
+    deleteFolder(recent.root, '2024');
     const dryRun = { ...knobs, MAINTENANCE_DRY_RUN: true };
 
     const summaries: MaintenanceSummary[] = [];
     for (let i = 0; i < 4; i++) summaries.push(await tick({}, { config: dryRun }));
 
     expect(summaries.every((s) => s.dryRun)).toBe(true);
-    expect(summaries.map((s) => s.missing[0]?.wouldDelete)).toEqual([1, 1, 1, 1]);
+    expect(summaries.map((s) => s.missing[0]?.wouldMark)).toEqual([1, 1, 1, 1]);
     expect(summaries.map(gcDeleted)).toEqual([0, 0, 0, 0]);
     expect(await imagePaths(world.database, recent.id)).toEqual(['2024/a.jpg', 'keep.jpg']);
     expect(Object.keys(await derivedByHash()).sort()).toEqual([hash(1), hash(3)]);
@@ -236,29 +265,40 @@ describe('runMaintenance', () => {
     const metrics: MaintenanceMetrics = createMaintenanceMetrics(registry);
     moveOnDisk();
     await ingestMovedFile();
-    fs.rmSync(path.join(archive.root, '2019/old.jpg'));
+    deleteFolder(archive.root, '2019');
 
     await tick({}, { metrics });
     const afterFirst = await registry.getMetricsAsJSON();
+    clock += PAST_GRACE_MS;
     await tick({}, { metrics });
     const afterSecond = await registry.getMetricsAsJSON();
+    await tick({}, { metrics });
+    const afterThird = await registry.getMetricsAsJSON();
 
     const value = (json: typeof afterFirst, name: string, labels: Record<string, string> = {}) =>
       json
         .find((m) => m.name === name)
         ?.values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
         .reduce((total, v) => total + v.value, 0);
-    expect(value(afterFirst, 'lumen_maintenance_missing_rows_deleted_total', { library: 'recent' })).toBe(1);
-    expect(value(afterFirst, 'lumen_maintenance_missing_rows_deleted_total', { library: 'archive' })).toBe(1);
+    expect(value(afterFirst, 'lumen_maintenance_missing_rows_marked_total', { library: 'recent' })).toBe(1);
+    expect(value(afterFirst, 'lumen_maintenance_missing_rows_marked_total', { library: 'archive' })).toBe(1);
     expect(value(afterFirst, 'lumen_maintenance_backrefs_repointed_total')).toBe(4);
-    expect(value(afterFirst, 'lumen_maintenance_gc_pending')).toBe(1);
-    expect(value(afterSecond, 'lumen_maintenance_gc_rows_deleted_total')).toBe(4);
-    expect(value(afterSecond, 'lumen_maintenance_gc_rows_deleted_total', { table: 'favorites' })).toBe(1);
+    expect(value(afterFirst, 'lumen_maintenance_gc_pending')).toBe(0);
+    expect(value(afterFirst, 'lumen_library_suspect', { library: 'archive' })).toBe(0);
+    expect(value(afterSecond, 'lumen_maintenance_missing_rows_deleted_total')).toBe(2);
+    expect(value(afterSecond, 'lumen_maintenance_gc_pending')).toBe(1);
+    expect(value(afterThird, 'lumen_maintenance_gc_rows_deleted_total')).toBe(4);
+    expect(value(afterThird, 'lumen_maintenance_gc_rows_deleted_total', { table: 'favorites' })).toBe(1);
   });
 
   it('runs as one pass of the watcher tick, keeping the GC state between ticks', async () => {
-    const pass = createMaintenancePass({ db: world.db, config: knobs, logger: silentLogger });
-    fs.rmSync(path.join(recent.root, '2024/a.jpg'));
+    const pass = createMaintenancePass({
+      db: world.db,
+      config: knobs,
+      logger: silentLogger,
+      now: () => clock,
+    });
+    deleteFolder(recent.root, '2024');
     const ctx = {
       libraries: [
         { library: recent, status: 'online' as const },
@@ -268,6 +308,9 @@ describe('runMaintenance', () => {
       signal: new AbortController().signal,
     };
 
+    await pass.run(ctx);
+    expect(pass.lastSummary()?.missing[0]).toMatchObject({ marked: 1 });
+    clock += PAST_GRACE_MS;
     await pass.run(ctx);
     expect(pass.lastSummary()?.gc).toMatchObject({ pending: 1, hashesDeleted: 0 });
     // A tick whose scans did not all finish does not count for the GC.

@@ -22,6 +22,8 @@ export interface Harness {
   ingested: MediaIngestedEvent[];
   statuses: LibraryStatusEvent[];
   logs: Record<string, unknown>[];
+  /** Move the watcher's clock (missing_since, the grace period) forward. */
+  advanceClock(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export async function startHarness(opts: {
   /** More libraries besides `main`, each with an empty root folder of its own. */
   extraLibraries?: string[];
   /** Passed on to `start`. */
-  deps?: Pick<WatcherDeps, 'maintenance' | 'previewQueueLimit'>;
+  deps?: Pick<WatcherDeps, 'maintenance' | 'previewQueueLimit' | 'onPhase' | 'missingScanFs'>;
 }): Promise<Harness> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lumen-watcher-'));
   const root = path.join(base, 'library');
@@ -87,7 +89,9 @@ export async function startHarness(opts: {
       },
     },
   );
-  const watcher = await start({ config, database, bus, logger, ...opts.deps });
+  let clockOffset = 0;
+  const now = () => Date.now() + clockOffset;
+  const watcher = await start({ config, database, bus, logger, now, ...opts.deps });
   return {
     base,
     root,
@@ -99,6 +103,9 @@ export async function startHarness(opts: {
     ingested,
     statuses,
     logs,
+    advanceClock(ms) {
+      clockOffset += ms;
+    },
     async close() {
       await watcher.stop();
       await bus.close();

@@ -9,6 +9,7 @@ import {
   imagePaths,
   insertDerived,
   type Location,
+  missingPaths,
 } from './maintenance-fixtures.ts';
 import { copyIn, type Harness, startHarness } from './watcher-harness.ts';
 
@@ -199,15 +200,27 @@ describe('a file edited in place', () => {
 });
 
 describe('the default maintenance pass', () => {
-  it('deletes the row of a deleted file, then its derived rows after two all-Online ticks', async () => {
+  it('hides a deleted folder at once, deletes its rows after the grace period, then their derived rows after two all-Online ticks', async () => {
     const d = await hashOf(main, 'doomed/d.jpg');
-    const deletedBefore = await metric('lumen_maintenance_missing_rows_deleted_total', { library: 'main' });
+    const markedBefore = await metric('lumen_maintenance_missing_rows_marked_total', { library: 'main' });
     fs.rmSync(path.join(h.root, 'doomed'), { recursive: true });
 
     await h.watcher.tickNow();
     expect(await imagePaths(h.database, main.id)).toEqual(['edits/e.jpg', 'keep.jpg']);
+    // The folders moved away earlier left rows marked missing too (their content lives on elsewhere).
+    const hidden = await missingPaths(h.database, main.id);
+    expect(hidden).toContain('doomed/d.jpg');
+    expect(await metric('lumen_maintenance_missing_rows_marked_total', { library: 'main' })).toBe(
+      markedBefore + 1,
+    );
+    await ticks(3);
+    expect(await derivedOf(d)).toHaveLength(4); // kept through the grace period
+
+    h.advanceClock(8 * 86_400_000);
+    await h.watcher.tickNow();
+    expect(await missingPaths(h.database, main.id)).toEqual([]);
     expect(await metric('lumen_maintenance_missing_rows_deleted_total', { library: 'main' })).toBe(
-      deletedBefore + 1,
+      hidden.length,
     );
     expect(await derivedOf(d)).toHaveLength(4); // pending: one tick is not enough
 

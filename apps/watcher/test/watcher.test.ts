@@ -243,7 +243,7 @@ describe('watcher', () => {
     try {
       const stale = await waitFor('library.status stale', () => h.statuses.find((s) => s.status === 'stale'));
       expect(stale).toMatchObject({ libraryId, library: 'main', previous: 'online' });
-      expect(stale.reason).toMatch(/empty/);
+      expect(stale.reason).toMatch(/lists no files/);
       const before = h.ingested.length;
       await h.watcher.tickNow();
       await h.watcher.tickNow();

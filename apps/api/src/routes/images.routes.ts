@@ -104,6 +104,10 @@ const MetadataSchema = z
     audio_codec: z.string().nullable(),
     thumb_status: z.string().openapi({ description: 'pending, ready, unsupported or failed' }),
     preview_status: z.string(),
+    missing_since: z.string().nullable().openapi({
+      description:
+        'When the watcher found the file gone (it is hidden from /photos, memories and the video wall, and comes back with its tags if it reappears; deleted after MISSING_GRACE_SECONDS). Null for a file that is there.',
+    }),
   })
   .openapi('ImageMetadata');
 

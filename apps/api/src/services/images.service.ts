@@ -30,7 +30,8 @@ export interface LocatedFile {
   relPath: string;
   /** Where it resolves to (symlinks followed, checked to stay inside the root): the path to open. */
   realPath: string;
-  row: ImageExifRow | undefined;
+  /** Its row; `missing_since` is set when the watcher found the file gone (hidden, kept for a while). */
+  row: (ImageExifRow & { missing_since: string | null }) | undefined;
 }
 
 /** The original, to stream. */
@@ -78,6 +79,7 @@ export interface ImageMetadata {
   audio_codec: string | null;
   thumb_status: string;
   preview_status: string;
+  missing_since: string | null;
 }
 
 function errnoCode(err: unknown): string | undefined {
@@ -175,7 +177,7 @@ export class ImagesService {
       if (err instanceof PathError) throw pathProblem(err, library);
       throw err;
     }
-    const row = await this.deps.images.findByPath(Number(library.id), resolved.relPath);
+    const row = await this.deps.images.findByPathOrMissing(Number(library.id), resolved.relPath);
     return { library, relPath: resolved.relPath, realPath: resolved.realPath, row };
   }
 
@@ -365,6 +367,7 @@ export class ImagesService {
       audio_codec: row.audio_codec,
       thumb_status: row.thumb_status,
       preview_status: row.preview_status,
+      missing_since: row.missing_since,
     };
   }
 

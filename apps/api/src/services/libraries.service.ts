@@ -1,6 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { LibrariesRepository, LibraryRow, MediaTypeCounts, ReadCache } from '@lumen/db';
+import { shownLibraryStatus } from '@lumen/core';
+import type {
+  LibrariesRepository,
+  LibraryRow,
+  MediaTypeCounts,
+  MissingFilesRepository,
+  ReadCache,
+} from '@lumen/db';
 import { type FieldError, ProblemError } from '../http/problem.ts';
 
 /** The same rule as the `LIBRARIES` variable: letters, digits, space, `_ . -`, at most 64. */
@@ -11,12 +18,19 @@ export interface LibraryView {
   id: number;
   name: string;
   root?: string;
-  status: 'online' | 'stale';
+  /** stale (probe), suspect (the mass-disappearance brake holds), else online. */
+  status: 'online' | 'stale' | 'suspect';
   status_reason: string | null;
   status_changed_at: string | null;
+  /** Why many files look vanished at once; null when not suspect. Kept after a confirmation. */
+  suspect_reason: string | null;
+  suspect_since: string | null;
+  /** The `suspect_since` of the episode an admin confirmed (POST /libraries/{id}/confirm-missing). */
+  missing_confirmed_at: string | null;
   last_quick_scan_at: string | null;
   last_full_scan_at: string | null;
-  counts: MediaTypeCounts;
+  /** Present files by type; `missing`: files found gone, hidden and kept for the grace period. */
+  counts: MediaTypeCounts & { missing: number };
 }
 
 const NO_FILES: MediaTypeCounts = { photo: 0, raw: 0, video: 0, total: 0 };
@@ -79,17 +93,31 @@ async function realpathOrUndefined(file: string): Promise<string | undefined> {
   }
 }
 
-function toView(row: LibraryRow, counts: MediaTypeCounts | undefined, includeRoot: boolean): LibraryView {
+function toView(
+  row: LibraryRow,
+  counts: MediaTypeCounts | undefined,
+  missing: number,
+  includeRoot: boolean,
+): LibraryView {
+  const suspect = {
+    suspectReason: row.suspect_reason,
+    suspectSince: row.suspect_since,
+    missingConfirmedAt: row.missing_confirmed_at,
+  };
+  const status = shownLibraryStatus(row.status === 'stale' ? 'stale' : 'online', suspect);
   return {
     id: Number(row.id),
     name: row.name,
     ...(includeRoot ? { root: row.root } : {}),
-    status: row.status === 'stale' ? 'stale' : 'online',
-    status_reason: row.status_reason,
+    status,
+    status_reason: status === 'suspect' ? row.suspect_reason : row.status_reason,
     status_changed_at: row.status_changed_at,
+    suspect_reason: row.suspect_reason,
+    suspect_since: row.suspect_since,
+    missing_confirmed_at: row.missing_confirmed_at,
     last_quick_scan_at: row.last_quick_scan_at,
     last_full_scan_at: row.last_full_scan_at,
-    counts: { ...(counts ?? NO_FILES) },
+    counts: { ...(counts ?? NO_FILES), missing },
   };
 }
 
@@ -105,13 +133,40 @@ export class LibrariesService {
    */
   constructor(
     private readonly libraries: LibrariesRepository,
+    private readonly missingFiles: MissingFilesRepository,
     private readonly reads?: ReadCache,
   ) {}
 
-  /** Every library by id, with its file counts (one query for all). */
+  /** Every library by id, with its file counts (one query for all, one for the missing ones). */
   async list(opts: { includeRoot: boolean }): Promise<LibraryView[]> {
-    const [rows, counts] = await Promise.all([this.libraries.list(), this.libraries.fileCountsByLibrary()]);
-    return rows.map((row) => toView(row, counts.get(Number(row.id)), opts.includeRoot));
+    const [rows, counts, missing] = await Promise.all([
+      this.libraries.list(),
+      this.libraries.fileCountsByLibrary(),
+      this.missingFiles.countByLibrary(),
+    ]);
+    return rows.map((row) =>
+      toView(row, counts.get(Number(row.id)), missing.get(Number(row.id)) ?? 0, opts.includeRoot),
+    );
+  }
+
+  /**
+   * An admin confirms that the files of a suspect library are really gone (POST
+   * /libraries/{id}/confirm-missing): the brake of the episode in progress is released, so the
+   * watcher marks them missing on its next tick (deleted after MISSING_GRACE_SECONDS, as always).
+   * 404 for an unknown library, 409 when it is not suspect.
+   */
+  async confirmMissing(idOrName: string): Promise<LibraryView> {
+    const library = await this.libraries.findByIdOrName(idOrName);
+    if (!library) throw new ProblemError('not-found', `no library "${idOrName}" (give its id or its name)`);
+    if (!(await this.libraries.confirmMissing(Number(library.id)))) {
+      throw new ProblemError(
+        'conflict',
+        `library "${library.name}" is not suspect: there is nothing to confirm (see GET /libraries)`,
+      );
+    }
+    const view = (await this.list({ includeRoot: true })).find((v) => v.id === Number(library.id));
+    if (!view) throw new ProblemError('not-found', `no library "${idOrName}" (give its id or its name)`);
+    return view;
   }
 
   /**
@@ -131,7 +186,7 @@ export class LibrariesService {
       }
     }
     try {
-      return toView(await this.libraries.create({ name, root }), undefined, true);
+      return toView(await this.libraries.create({ name, root }), undefined, 0, true);
     } catch (err) {
       if (isUniqueViolation(err))
         throw new ProblemError('conflict', `a library named "${name}" already exists`);

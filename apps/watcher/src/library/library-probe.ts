@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isHiddenEntry } from '@lumen/core';
 
 export type LibraryStatus = 'online' | 'stale';
 
@@ -10,7 +11,7 @@ export interface ProbeResult {
 }
 
 export interface ProbeOptions {
-  /** The database holds rows for this library (an empty root is then an unmounted mount point). */
+  /** The database holds present rows for this library (an empty root is then an unmounted mount point). */
   hasRows: boolean;
   /** Every file-system call of the probe together must answer within this. */
   timeoutMs: number;
@@ -31,7 +32,9 @@ const pendingProbes = new Map<string, Promise<ProbeResult>>();
 /**
  * Decide whether a library is Online (SPEC 1): its root stats as a directory and lists; a root that
  * lists empty while the database holds rows for it is Stale (an unmounted mount point looks
- * empty). Never throws: every failure is Stale with a reason.
+ * empty). "Empty" means no entry but hidden ones (a leading dot): our own marker, `.DS_Store` or
+ * `.snapshot` in a mount point do not make it a library. Never throws: every failure is Stale
+ * with a reason.
  */
 export async function probeLibrary(root: string, opts: ProbeOptions): Promise<ProbeResult> {
   if (pendingProbes.has(root)) {
@@ -58,18 +61,24 @@ async function checkRoot(root: string, opts: ProbeOptions): Promise<ProbeResult>
   try {
     const stat = await fs.stat(root);
     if (!stat.isDirectory()) return { status: 'stale', reason: 'the root is not a directory' };
-    // Only the first entry is needed: no full listing of a huge root.
+    // Read only up to the first visible entry: no full listing of a huge root.
     const dir = await fs.opendir(root);
-    let first: string | undefined;
+    let visible = false;
     try {
-      first = (await dir.read())?.name;
+      for (let entry = await dir.read(); entry !== null; entry = await dir.read()) {
+        if (!isHiddenEntry(entry.name)) {
+          visible = true;
+          break;
+        }
+      }
     } finally {
       await dir.close().catch(() => {});
     }
-    if (first === undefined && opts.hasRows) {
+    if (!visible && opts.hasRows) {
       return {
         status: 'stale',
-        reason: 'the root lists empty but the database holds files for it (not mounted?)',
+        reason:
+          'the root lists no files (at most hidden ones such as .DS_Store or the marker) but the database holds files for it (not mounted?)',
       };
     }
     // The marker is written by the first completed scan (library-marker.ts), so only a library

@@ -2,11 +2,17 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** Prometheus metrics of the maintenance pipeline; create once per registry. */
 export interface MaintenanceMetrics {
-  /** image_exif rows deleted by the missing-file scan. Labels: library. */
+  /** Rows marked missing (hidden, kept for the grace period). Labels: library. */
+  missingRowsMarked: Counter<'library'>;
+  /** Missing rows whose file was found again. Labels: library. */
+  missingRowsRevived: Counter<'library'>;
+  /** Missing rows deleted after their grace period. Labels: library. */
   missingRowsDeleted: Counter<'library'>;
+  /** 1 while the library is suspect and unconfirmed (the brake holds), else 0. Labels: library. */
+  librarySuspect: Gauge<'library'>;
   /** Files the missing-file scan could not stat (kept). Labels: library, code. */
   missingStatErrors: Counter<'library' | 'code'>;
-  /** Missing-file scan passes aborted (root gone or hung; nothing deleted). Labels: library. */
+  /** Missing-file scan passes aborted (root gone or hung; nothing changed). Labels: library. */
   missingScanAborted: Counter<'library'>;
   /** Derived rows repointed by the back-ref refresh. Labels: table. */
   backRefsRepointed: Counter<'table'>;
@@ -25,9 +31,27 @@ export interface MaintenanceMetrics {
 export function createMaintenanceMetrics(registry: Registry): MaintenanceMetrics {
   const registers = [registry];
   return {
+    missingRowsMarked: new Counter({
+      name: 'lumen_maintenance_missing_rows_marked_total',
+      help: 'Rows marked missing because their file is gone (hidden, deleted after the grace period)',
+      labelNames: ['library'],
+      registers,
+    }),
+    missingRowsRevived: new Counter({
+      name: 'lumen_maintenance_missing_rows_revived_total',
+      help: 'Missing rows whose file was found again',
+      labelNames: ['library'],
+      registers,
+    }),
     missingRowsDeleted: new Counter({
       name: 'lumen_maintenance_missing_rows_deleted_total',
-      help: 'image_exif rows deleted because their file is gone',
+      help: 'Missing rows deleted after the grace period',
+      labelNames: ['library'],
+      registers,
+    }),
+    librarySuspect: new Gauge({
+      name: 'lumen_library_suspect',
+      help: '1 while many files of the library vanished at once (or a folder lists empty) and no admin confirmed it',
       labelNames: ['library'],
       registers,
     }),

@@ -2,7 +2,13 @@ import type { Database } from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
 import type { MaintenancePass } from '../maintenance-hook.ts';
 import type { MaintenanceMetrics } from './maintenance-metrics.ts';
-import { type MaintenanceKnobs, type MaintenanceSummary, runMaintenance } from './maintenance-pipeline.ts';
+import {
+  type MaintenanceKnobs,
+  type MaintenancePhase,
+  type MaintenanceSummary,
+  runMaintenance,
+} from './maintenance-pipeline.ts';
+import type { MissingScanFs } from './missing-file-scan.ts';
 import { OrphanGcRunner } from './orphan-gc.ts';
 
 export interface MaintenancePassDeps {
@@ -12,6 +18,12 @@ export interface MaintenancePassDeps {
   metrics?: MaintenanceMetrics;
   /** LIBRARY_MARKER_FILE when REQUIRE_LIBRARY_MARKER is on. */
   markerFile?: string;
+  /** The clock of missing_since and the grace period (default Date.now). */
+  now?: () => number;
+  /** Called at each phase of the pipeline (tests). */
+  onPhase?: (phase: MaintenancePhase) => Promise<void> | void;
+  /** File-system layer of the missing-file scan (tests inject failures). */
+  fs?: MissingScanFs;
 }
 
 export interface PipelineMaintenancePass extends MaintenancePass {
@@ -37,6 +49,11 @@ export function createMaintenancePass(deps: MaintenancePassDeps): PipelineMainte
           name: library.name,
           root: library.root,
           status,
+          suspect: {
+            suspectReason: library.suspect_reason,
+            suspectSince: library.suspect_since,
+            missingConfirmedAt: library.missing_confirmed_at,
+          },
         })),
         config: deps.config,
         gcRunner,
@@ -45,6 +62,9 @@ export function createMaintenancePass(deps: MaintenancePassDeps): PipelineMainte
         signal: ctx.signal,
         ...(deps.metrics ? { metrics: deps.metrics } : {}),
         ...(deps.markerFile ? { markerFile: deps.markerFile } : {}),
+        ...(deps.now ? { now: deps.now } : {}),
+        ...(deps.onPhase ? { onPhase: deps.onPhase } : {}),
+        ...(deps.fs ? { fs: deps.fs } : {}),
       });
     },
     lastSummary: () => last,

@@ -1,9 +1,14 @@
-import type { ParsedEnv } from '@lumen/core';
+import type { ParsedEnv, SuspectState } from '@lumen/core';
 import type { Database, DerivedTable, LibraryStatus } from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
 import { type BackRefRefreshResult, runBackRefRefresh } from './backref-refresh.ts';
 import type { MaintenanceMetrics } from './maintenance-metrics.ts';
-import { type MissingFileScanResult, type MissingScanFs, runMissingFileScan } from './missing-file-scan.ts';
+import {
+  type MissingFileScanResult,
+  type MissingScanFs,
+  type MissingScanPhase,
+  runMissingFileScan,
+} from './missing-file-scan.ts';
 import type { OrphanGcResult, OrphanGcRunner } from './orphan-gc.ts';
 
 /** A library as this tick's probe left it. */
@@ -12,12 +17,22 @@ export interface MaintenanceLibrary {
   name: string;
   root: string;
   status: LibraryStatus;
+  /** The brake state as stored at the start of the tick. */
+  suspect?: SuspectState;
 }
 
 export type MaintenanceKnobs = Pick<
   ParsedEnv,
-  'IMAGE_EXIF_MISSING_SCAN_PAGE_SIZE' | 'IMAGE_EXIF_MISSING_DELETE_CAP_PER_TICK' | 'MAINTENANCE_DRY_RUN'
+  | 'IMAGE_EXIF_MISSING_SCAN_PAGE_SIZE'
+  | 'IMAGE_EXIF_MISSING_DELETE_CAP_PER_TICK'
+  | 'MAINTENANCE_DRY_RUN'
+  | 'MISSING_GRACE_SECONDS'
+  | 'MISSING_SUSPECT_MIN_CHECKED'
+  | 'MISSING_SUSPECT_SHARE'
 >;
+
+/** The moments of the pipeline a test can stop at (see WatcherDeps.onPhase). */
+export type MaintenancePhase = MissingScanPhase | 'backrefs' | 'gc';
 
 export interface RunMaintenanceOptions {
   db: Database['db'];
@@ -41,6 +56,10 @@ export interface RunMaintenanceOptions {
   ingestScanned?: boolean;
   /** Stop between passes (the watcher is shutting down). */
   signal?: AbortSignal;
+  /** The clock of missing_since and the grace period (default Date.now). */
+  now?: () => number;
+  /** Called at each phase (tests change the world between two phases). */
+  onPhase?: (phase: MaintenancePhase) => Promise<void> | void;
 }
 
 export interface MaintenanceSummary {
@@ -49,7 +68,10 @@ export interface MaintenanceSummary {
   backRefs: BackRefRefreshResult | undefined;
   /** Undefined when the GC did not run (skipped, stopped, or it threw). */
   gc: OrphanGcResult | undefined;
-  /** What the GC was told: every library Online and no pass aborted or failed on this tick. */
+  /**
+   * What the GC was told: every library Online and not braked (suspect), and no pass aborted or
+   * failed on this tick.
+   */
   allOnline: boolean;
   /** Passes that threw (logged); any of them makes the tick count as not all-Online for the GC. */
   failures: string[];
@@ -81,8 +103,12 @@ export async function runMaintenance(opts: RunMaintenanceOptions): Promise<Maint
     const counts = {
       dryRun,
       allOnline: summary.allOnline,
+      missingMarked: sum(summary.missing.map((r) => r.marked)),
+      missingRevived: sum(summary.missing.map((r) => r.revived)),
       missingDeleted: sum(summary.missing.map((r) => r.deleted)),
+      missingWouldMark: sum(summary.missing.map((r) => r.wouldMark)),
       missingWouldDelete: sum(summary.missing.map((r) => r.wouldDelete)),
+      missingBraked: summary.missing.filter((r) => r.braked).length,
       missingSkippedErrors: sum(summary.missing.map((r) => r.skippedErrors)),
       missingAborted: summary.missing.filter((r) => r.outcome === 'aborted').length,
       repointed: summary.backRefs?.total ?? 0,
@@ -95,6 +121,10 @@ export async function runMaintenance(opts: RunMaintenanceOptions): Promise<Maint
     };
     // A quiet tick logs at debug: with ticks of seconds, info would be one line per tick.
     const eventful = [
+      counts.missingMarked,
+      counts.missingRevived,
+      counts.missingWouldMark,
+      counts.missingBraked,
       counts.missingDeleted,
       counts.missingWouldDelete,
       counts.missingSkippedErrors,
@@ -120,9 +150,16 @@ export async function runMaintenance(opts: RunMaintenanceOptions): Promise<Maint
         pageSize: opts.config.IMAGE_EXIF_MISSING_SCAN_PAGE_SIZE,
         deleteCap: opts.config.IMAGE_EXIF_MISSING_DELETE_CAP_PER_TICK,
         dryRun,
+        graceSeconds: opts.config.MISSING_GRACE_SECONDS,
+        brake: {
+          minChecked: opts.config.MISSING_SUSPECT_MIN_CHECKED,
+          maxShare: opts.config.MISSING_SUSPECT_SHARE,
+        },
         logger: logger.child({ library: library.name }),
         ...(opts.fs ? { fs: opts.fs } : {}),
         ...(opts.markerFile ? { markerFile: opts.markerFile } : {}),
+        ...(opts.now ? { now: opts.now } : {}),
+        ...(opts.onPhase ? { onPhase: opts.onPhase } : {}),
       });
       summary.missing.push(result);
       if (metrics) recordMissingScan(metrics, library.name, result);
@@ -132,6 +169,8 @@ export async function runMaintenance(opts: RunMaintenanceOptions): Promise<Maint
     }
   }
 
+  if (opts.signal?.aborted) return finish();
+  await opts.onPhase?.('backrefs');
   if (opts.signal?.aborted) return finish();
   try {
     summary.backRefs = await runBackRefRefresh({ db: opts.db, logger });
@@ -148,12 +187,14 @@ export async function runMaintenance(opts: RunMaintenanceOptions): Promise<Maint
   if (opts.signal?.aborted) return finish();
   summary.allOnline =
     opts.libraries.every((library) => library.status === 'online') &&
-    summary.missing.every((result) => result.outcome !== 'aborted') &&
+    summary.missing.every((result) => result.outcome !== 'aborted' && !result.braked) &&
     summary.failures.length === 0;
   if (summary.allOnline && opts.ingestScanned === false) {
     logger.debug('orphan GC skipped: no ingest scan on this tick');
     return finish();
   }
+  await opts.onPhase?.('gc');
+  if (opts.signal?.aborted) return finish();
   try {
     summary.gc = await opts.gcRunner.runTick({ db: opts.db, allOnline: summary.allOnline, dryRun, logger });
     if (metrics) recordGc(metrics, summary.gc);
@@ -169,8 +210,11 @@ function recordMissingScan(
   library: string,
   result: MissingFileScanResult,
 ): void {
+  if (result.marked > 0) metrics.missingRowsMarked.inc({ library }, result.marked);
+  if (result.revived > 0) metrics.missingRowsRevived.inc({ library }, result.revived);
   if (result.deleted > 0) metrics.missingRowsDeleted.inc({ library }, result.deleted);
   if (result.wouldDelete > 0) metrics.dryRunWouldDelete.inc({ pass: 'missing' }, result.wouldDelete);
+  if (result.outcome !== 'aborted') metrics.librarySuspect.set({ library }, result.braked ? 1 : 0);
   for (const [code, n] of Object.entries(result.errorCodes))
     metrics.missingStatErrors.inc({ library, code }, n);
   if (result.outcome === 'aborted') metrics.missingScanAborted.inc({ library });

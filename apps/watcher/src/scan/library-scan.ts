@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { diffDirectory, directoryChangedSince, type ListedFile, mediaTypeFromExtension } from '@lumen/core';
-import type { DirectoryEntry, ImageExifRepository } from '@lumen/db';
+import type { DirectoryEntry, ImageExifRepository, MissingFilesRepository } from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
 import type { WatcherMetrics } from '../watcher-metrics.ts';
 import { walkDirectories } from './directory-walk.ts';
@@ -55,10 +55,14 @@ export interface ScanLibraryOptions {
   /** Quick scans compare only directories modified after this (epoch ms). */
   changedSinceMs: number;
   imageExif: ImageExifRepository;
+  /** Rows marked missing: a folder holding some is always compared, and files listed again are revived. */
+  missingFiles: MissingFilesRepository;
   sink: IngestSink;
   logger: Logger;
   metrics: WatcherMetrics;
   signal?: AbortSignal;
+  /** Called after each folder is compared (tests change the world in the middle of a scan). */
+  onDirectory?: () => Promise<void> | void;
   progressIntervalMs?: number;
   /** Passed to the walk (dead-mount detection). */
   walkStallTimeoutMs?: number;
@@ -66,9 +70,11 @@ export interface ScanLibraryOptions {
 
 /**
  * Scan one library: walk it in a worker thread, compare each directory's media files with the
- * database in one query (quick scans: only directories touched since `changedSinceMs`, and those
- * the database holds no row for, e.g. a folder moved in with its old mtimes), and send
- * new and changed files to ingest. Waits until those files are ingested. Never deletes rows.
+ * database in one query (quick scans: only directories touched since `changedSinceMs`, those the
+ * database holds no row for, e.g. a folder moved in with its old mtimes, and those holding rows
+ * marked missing, e.g. a nested mount that came back), revive missing rows whose file is listed
+ * again, and send new and changed files to ingest. Waits until those files are ingested. Never
+ * deletes or marks rows.
  */
 export async function scanLibrary(opts: ScanLibraryOptions): Promise<ScanSummary> {
   const { library, kind, imageExif, sink, metrics } = opts;
@@ -79,6 +85,8 @@ export async function scanLibrary(opts: ScanLibraryOptions): Promise<ScanSummary
   let summary: ScanSummary | undefined;
   /** Quick scans: the folders the database holds rows in, loaded when first needed. */
   let knownDirs: Set<string> | undefined;
+  /** Folders holding rows marked missing (few): compared on every scan, so a file that is back is revived. */
+  const missingDirs = new Set(await opts.missingFiles.dirs(library.id));
   try {
     const walk = walkDirectories(library.root, {
       signal: opts.signal,
@@ -104,8 +112,14 @@ export async function scanLibrary(opts: ScanLibraryOptions): Promise<ScanSummary
       counts.seen += event.files.length;
       metrics.filesSeen.inc({ library: library.name, kind }, event.files.length);
       const media = event.files.filter((f) => mediaTypeFromExtension(f.name) !== undefined);
+      counts.media += media.length;
       if (media.length === 0) continue;
-      if (kind === 'quick' && !directoryChangedSince(event.dirMtimeMs, event.files, opts.changedSinceMs)) {
+      const holdsMissing = missingDirs.has(event.dir);
+      if (
+        kind === 'quick' &&
+        !holdsMissing &&
+        !directoryChangedSince(event.dirMtimeMs, event.files, opts.changedSinceMs)
+      ) {
         // A folder moved in (`mv recent/2024-trip archive/`) keeps its own mtime and its files'
         // mtimes: only its parent's changes. A folder with media the database has no row for is
         // compared anyway, so a move is ingested now, not at the next full scan (meanwhile the
@@ -117,7 +131,9 @@ export async function scanLibrary(opts: ScanLibraryOptions): Promise<ScanSummary
         counts.unknownDirs++;
       }
       counts.comparedDirs++;
+      if (holdsMissing) counts.revived += await reviveListed(opts, event.dir, media);
       await compareDirectory(opts, progress, event.dir, media, imageExif);
+      await opts.onDirectory?.();
       await sink.waitForRoom();
     }
     await sink.whenIngested();
@@ -128,6 +144,24 @@ export async function scanLibrary(opts: ScanLibraryOptions): Promise<ScanSummary
     metrics.scanFilesPerSecond.set({ library: library.name, kind }, summary.filesPerSecond);
   }
   return summary;
+}
+
+/**
+ * Rows of this folder that were marked missing and whose file is listed again go back to
+ * image_exif with their id (then compared like any row: unchanged files are not ingested again).
+ */
+async function reviveListed(opts: ScanLibraryOptions, dir: string, files: ListedFile[]): Promise<number> {
+  const listed = new Set(files.map((file) => file.name));
+  const back = (await opts.missingFiles.listDirectory(opts.library.id, dir)).filter((row) =>
+    listed.has(row.file_name),
+  );
+  if (back.length === 0) return 0;
+  const revived = await opts.missingFiles.revive(back.map((row) => row.id));
+  opts.logger.info(
+    { library: opts.library.name, dir, revived, paths: back.slice(0, 20).map((row) => row.rel_path) },
+    'files marked missing are back',
+  );
+  return revived;
 }
 
 /** Every folder of the library that has rows (memory: one string per folder, not per file). */

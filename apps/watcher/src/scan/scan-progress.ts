@@ -6,11 +6,15 @@ export type ScanKind = 'quick' | 'full';
 export interface ScanCounts {
   /** Files listed by the walk. */
   seen: number;
+  /** Of those, files with a media extension. */
+  media: number;
   /** Directories listed / compared with the database. */
   dirs: number;
   comparedDirs: number;
   /** Quick scans: directories compared only because the database had no row in them (moved in). */
   unknownDirs: number;
+  /** Rows marked missing whose file the scan listed again (back in image_exif, not re-ingested). */
+  revived: number;
   /** Files found new / changed / sent again because their earlier result was lost (full scans). */
   new: number;
   changed: number;
@@ -37,9 +41,11 @@ export interface ScanSummary extends ScanCounts {
 export class ScanProgress {
   readonly counts: ScanCounts = {
     seen: 0,
+    media: 0,
     dirs: 0,
     comparedDirs: 0,
     unknownDirs: 0,
+    revived: 0,
     new: 0,
     changed: 0,
     retried: 0,

@@ -1,2 +1,2 @@
-export * from './orphan-gc-state.ts';
 export * from './missing-files.ts';
+export * from './orphan-gc-state.ts';

@@ -2,8 +2,8 @@ import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { DB, ImageExif } from '../schema.generated.ts';
 import { chunk, IN_LIST_CHUNK_SIZE, MAX_BOUND_VARIABLES } from './chunks.ts';
 import { INPUT_COLUMNS } from './image-exif-columns.ts';
-import { MissingFilesRepository } from './missing-files.repository.ts';
 import { MaintenanceRepository, type RekeyResult } from './maintenance.repository.ts';
+import { MissingFilesRepository } from './missing-files.repository.ts';
 
 export type ImageExifRow = Selectable<ImageExif>;
 export type NewImageExif = Insertable<ImageExif>;
@@ -169,6 +169,19 @@ export class ImageExifRepository {
       .where('library_id', '=', libraryId)
       .where('rel_path', '=', relPath)
       .executeTakeFirst();
+  }
+
+  /**
+   * The row of a location, or the row of a file marked missing there (with its `missing_since`;
+   * null for a present file). For requests that name a path: a missing file is shown with a flag.
+   */
+  async findByPathOrMissing(
+    libraryId: number,
+    relPath: string,
+  ): Promise<(ImageExifRow & { missing_since: string | null }) | undefined> {
+    const present = await this.findByPath(libraryId, relPath);
+    if (present) return { ...present, missing_since: null };
+    return new MissingFilesRepository(this.db).findByPath(libraryId, relPath);
   }
 
   /**

@@ -182,6 +182,16 @@ export class MissingFilesRepository {
     });
   }
 
+  /** Missing rows of one library. */
+  async count(libraryId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('image_exif_missing')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('library_id', '=', libraryId)
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
   /** Missing rows per library (libraries without any are absent). */
   async countByLibrary(): Promise<Map<number, number>> {
     const rows = await this.db
