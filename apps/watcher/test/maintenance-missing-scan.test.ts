@@ -427,6 +427,32 @@ describe('runMissingFileScan: the mass-disappearance brake', () => {
     expect(await hidden()).toEqual([]);
   });
 
+  it('a nested mount with folders inside: the mount point lists empty, the folders are gone; suspect too', async () => {
+    await seed([...names('keep', 30), 'nas/2023/a.jpg', 'nas/2024/summer/b.jpg']);
+    const nas = path.join(library.root, 'nas');
+    fs.renameSync(nas, `${nas}.real`);
+    fs.mkdirSync(nas);
+
+    expect(await scan()).toMatchObject({ marked: 2, braked: true });
+    clock += 30 * DAY;
+    expect(await scan()).toMatchObject({ deleted: 0, braked: true });
+  });
+
+  it('a folder moved away (its content found elsewhere) leaves an empty parent without making anything suspect', async () => {
+    const ids = await insertImages(world.database, library.id, [
+      ...names('keep', 30).map((relPath) => ({ relPath })),
+      { relPath: 'inbox/trip/a.jpg', hash: 'xxh3-128:aa' },
+      { relPath: 'archive/trip/a.jpg', hash: 'xxh3-128:aa' },
+    ]);
+    writeFiles(library.root, [...names('keep', 30), 'archive/trip/a.jpg']);
+    fs.mkdirSync(path.join(library.root, 'inbox')); // `mv inbox/trip archive/` left inbox empty
+
+    expect(await scan()).toMatchObject({ marked: 1, braked: false });
+    expect(ids).toHaveLength(32);
+    clock += 8 * DAY;
+    expect(await scan()).toMatchObject({ deleted: 1, braked: false });
+  });
+
   it('10,000 files vanishing from a big library: braked until confirmed, then hidden, then deleted at most the cap per tick', async () => {
     const bulk = Array.from({ length: 10_000 }, (_, i) => `bulk/${String(i).padStart(5, '0')}.jpg`);
     await seed(['keep.jpg', ...bulk]);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   brakeHolds,
+  foldersBelowRoot,
   graceExpired,
   isHiddenEntry,
   listsNoVisibleEntry,
@@ -23,6 +24,18 @@ describe('listsNoVisibleEntry', () => {
   ])('%j -> %s', (names, expected) => {
     expect(listsNoVisibleEntry(names)).toBe(expected);
     expect(names.every(isHiddenEntry)).toBe(expected);
+  });
+});
+
+describe('foldersBelowRoot', () => {
+  it.each<[string, string[]]>([
+    ['', []],
+    ['a', ['a']],
+    ['a/b', ['a/b', 'a']],
+    ['a/b/c', ['a/b/c', 'a/b', 'a']],
+    ['x y/z', ['x y/z', 'x y']],
+  ])('%j -> %j', (dir, expected) => {
+    expect(foldersBelowRoot(dir)).toEqual(expected);
   });
 });
 

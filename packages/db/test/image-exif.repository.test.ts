@@ -298,8 +298,8 @@ describe('ImageExifRepository reads', () => {
     const mainIds = written.filter((w) => w.library_id === main.id).map((w) => w.id);
     const page1 = await images.pageForMissingScan(main.id, 0, 2);
     expect(page1).toEqual([
-      { id: mainIds[0], rel_path: 'm0.jpg', dir: '' },
-      { id: mainIds[1], rel_path: 'm1.jpg', dir: '' },
+      { id: mainIds[0], rel_path: 'm0.jpg', dir: '', content_hash: null },
+      { id: mainIds[1], rel_path: 'm1.jpg', dir: '', content_hash: null },
     ]);
     const page2 = await images.pageForMissingScan(main.id, page1[1]!.id, 2);
     expect(page2.map((r) => r.rel_path)).toEqual(['m2.jpg', 'm3.jpg']);

@@ -4,6 +4,7 @@ import {
   brakeHolds,
   DEFAULT_MISSING_BRAKE,
   emptyFolderReason,
+  foldersBelowRoot,
   graceExpired,
   listsNoVisibleEntry,
   type MissingBrakeThresholds,
@@ -147,7 +148,8 @@ const NOT_SUSPECT: SuspectState = { suspectReason: null, suspectSince: null, mis
  *    `deleteCap` per tick), and the orphan GC may later take its derived rows.
  * 3. **The brake.** When more than a share of the checked rows vanished at once (or every row of a
  *    small library), nothing is marked and the cursor stays, so the same page is judged again next
- *    tick; when the folder of missing files is there but lists empty (a nested mount point), they are
+ *    tick; when the nearest remaining folder of files that are gone (not moved: their content is
+ *    nowhere else) lists empty, like a nested mount point whose mount dropped, they are
  *    marked (they cannot be served) but nothing of the library is deleted. Either way the library
  *    is `suspect` until the condition clears or an admin confirms the episode.
  *
@@ -271,7 +273,15 @@ export async function runMissingFileScan(opts: MissingFileScanOptions): Promise<
           },
           opts.brake ?? DEFAULT_MISSING_BRAKE,
         );
-  const foldersToCheck = new Set([...vanished.map((r) => r.dir), ...(await missingFiles.dirs(library.id))]);
+  // Folders of files that are gone, not moved (a moved file's content is present elsewhere).
+  const movedHashes = await images.hashesPresentElsewhere(
+    vanished.flatMap((row) => (row.content_hash ? [row.content_hash] : [])),
+    vanished.map((row) => row.id),
+  );
+  const foldersToCheck = new Set([
+    ...vanished.filter((row) => !row.content_hash || !movedHashes.has(row.content_hash)).map((r) => r.dir),
+    ...(await missingFiles.dirsOfVanishedContent(library.id)),
+  ]);
   const emptyFolders = await findEmptyFolders(fs, library.root, foldersToCheck, timeoutMs);
   const suspect = mass ?? (emptyFolders.length > 0 ? emptyFoldersReason(emptyFolders) : undefined);
   const libraries = new LibrariesRepository(opts.db);
@@ -397,11 +407,11 @@ function emptyFoldersReason(folders: readonly string[]): string {
 }
 
 /**
- * The folders (relative, below the root) among `dirs` that exist and list no visible entry: the
- * folder of a vanished or missing file is still there, empty. That is what a dropped nested mount
- * looks like (its mount point stays), and what the brake calls suspect. A folder a person deleted or
- * moved away is gone itself, so it does not count (neither does the parent it leaves empty: `mv
- * inbox/trip archive/` is an everyday move). Sorted; at most MAX_FOLDERS_CHECKED listings per call.
+ * For each folder of files that are gone (`dirs`, relative to the root), its nearest folder below
+ * the root that still exists, when that lists no visible entry: what a dropped nested mount looks
+ * like (the mount point stays, empty; the folders inside it are gone). A folder a person deleted
+ * leaves a parent that lists its siblings, or the root. Sorted; at most MAX_FOLDERS_CHECKED
+ * listings per call.
  */
 async function findEmptyFolders(
   fs: MissingScanFs,
@@ -409,12 +419,22 @@ async function findEmptyFolders(
   dirs: ReadonlySet<string>,
   timeoutMs: number,
 ): Promise<string[]> {
-  const empty: string[] = [];
-  const folders = [...dirs].filter((dir) => dir !== '').sort();
-  for (const folder of folders.slice(0, MAX_FOLDERS_CHECKED)) {
-    if ((await listFolder(fs, path.join(root, folder), timeoutMs)) === 'empty') empty.push(folder);
+  const listed = new Map<string, 'empty' | 'visible' | 'absent'>();
+  const empty = new Set<string>();
+  for (const dir of [...dirs].sort()) {
+    for (const folder of foldersBelowRoot(dir)) {
+      let state = listed.get(folder);
+      if (state === undefined) {
+        if (listed.size >= MAX_FOLDERS_CHECKED) break;
+        state = await listFolder(fs, path.join(root, folder), timeoutMs);
+        listed.set(folder, state);
+      }
+      if (state === 'absent') continue; // gone too: look at its parent
+      if (state === 'empty') empty.add(folder);
+      break;
+    }
   }
-  return empty;
+  return [...empty].sort();
 }
 
 async function listFolder(

@@ -19,6 +19,18 @@ export function listsNoVisibleEntry(names: Iterable<string>): boolean {
   return true;
 }
 
+/** `'a/b/c'` -> `['a/b/c', 'a/b', 'a']`; `''` (the root) -> `[]`. Posix, relative to the root. */
+export function foldersBelowRoot(dir: string): string[] {
+  const out: string[] = [];
+  let current = dir;
+  while (current !== '') {
+    out.push(current);
+    const slash = current.lastIndexOf('/');
+    current = slash < 0 ? '' : current.slice(0, slash);
+  }
+  return out;
+}
+
 /** When a tick's disappearances are too many to be a person's (MISSING_SUSPECT_*). */
 export interface MissingBrakeThresholds {
   /** The share rule needs at least this many rows checked on the tick (default 20). */

@@ -271,15 +271,33 @@ export class ImageExifRepository {
       .execute();
   }
 
+  /** Which of `hashes` some row other than `excludeIds` has (the content lives on elsewhere). */
+  async hashesPresentElsewhere(
+    hashes: readonly string[],
+    excludeIds: readonly number[],
+  ): Promise<Set<string>> {
+    const found = new Set<string>();
+    const excluded = new Set(excludeIds);
+    for (const part of chunk([...new Set(hashes)], IN_LIST_CHUNK_SIZE)) {
+      const rows = await this.db
+        .selectFrom('image_exif')
+        .select(['id', 'content_hash'])
+        .where('content_hash', 'in', part)
+        .execute();
+      for (const row of rows) if (row.content_hash && !excluded.has(row.id)) found.add(row.content_hash);
+    }
+    return found;
+  }
+
   /** Up to `limit` rows of a library with id > afterId, by id (the missing-file scan's cursor). */
   async pageForMissingScan(
     libraryId: number,
     afterId: number,
     limit: number,
-  ): Promise<Pick<ImageExifRow, 'id' | 'rel_path' | 'dir'>[]> {
+  ): Promise<Pick<ImageExifRow, 'id' | 'rel_path' | 'dir' | 'content_hash'>[]> {
     return this.db
       .selectFrom('image_exif')
-      .select(['id', 'rel_path', 'dir'])
+      .select(['id', 'rel_path', 'dir', 'content_hash'])
       .where('library_id', '=', libraryId)
       .where('id', '>', afterId)
       .orderBy('id')

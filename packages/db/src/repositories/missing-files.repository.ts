@@ -136,6 +136,33 @@ export class MissingFilesRepository {
       .execute();
   }
 
+  /**
+   * The folders of a library's missing rows whose content is nowhere else (no present row has their
+   * hash, or they have none): files that are gone, not moved. Sorted, distinct.
+   */
+  async dirsOfVanishedContent(libraryId: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('image_exif_missing as m')
+      .select('m.dir')
+      .distinct()
+      .where('m.library_id', '=', libraryId)
+      .where(({ or, not, exists, selectFrom, eb }) =>
+        or([
+          eb('m.content_hash', 'is', null),
+          not(
+            exists(
+              selectFrom('image_exif as ie')
+                .select('ie.id')
+                .whereRef('ie.content_hash', '=', 'm.content_hash'),
+            ),
+          ),
+        ]),
+      )
+      .orderBy('m.dir')
+      .execute();
+    return rows.map((row) => row.dir);
+  }
+
   /** Every folder of a library that holds missing rows, sorted (few: missing rows are the exception). */
   async dirs(libraryId: number): Promise<string[]> {
     const rows = await this.db
