@@ -333,7 +333,7 @@ describe('runMissingFileScan: the mass-disappearance brake', () => {
     const result = await scan();
 
     expect(result).toMatchObject({ outcome: 'braked', braked: true, marked: 0, cursor: 0, wrapped: false });
-    expect(result.reason).toMatch(/11 of 20 files checked vanished/);
+    expect(result.reason).toMatch(/more than 50% of the files checked vanished/);
     expect(await hidden()).toEqual([]);
     const row = await libraryRow();
     expect(row.suspect_reason).toMatch(/vanished/);

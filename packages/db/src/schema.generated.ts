@@ -109,6 +109,7 @@ export interface ImageExifMissing {
   created_at: string;
   updated_at: string;
   missing_since: string;
+  confirmed_at: string | null;
 }
 
 export interface Libraries {

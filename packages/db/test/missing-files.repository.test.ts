@@ -99,7 +99,7 @@ describe.each(ENGINES)('missing files (%s)', (engine) => {
     expect(moved).toEqual([a!.id]);
     expect(await presentPaths()).toEqual(['x/b.jpg']);
     const row = await missing.findByPath(main.id, 'x/a.jpg');
-    expect(row).toEqual({ ...before, missing_since: '2026-01-01T00:00:00.000Z' });
+    expect(row).toEqual({ ...before, missing_since: '2026-01-01T00:00:00.000Z', confirmed_at: null });
 
     const photos = new PhotosRepository(database.db, database.kind);
     const page = await photos.search({
@@ -235,15 +235,34 @@ describe.each(ENGINES)('missing files (%s)', (engine) => {
     });
   });
 
+  it('a confirmation confirms the files missing so far: they no longer count as vanished content', async () => {
+    const [a, b] = await images.upsert([
+      file(main.id, 'x/a.jpg', hash(1)),
+      file(main.id, 'y/b.jpg', hash(2)),
+    ]);
+    await missing.markMissing([a!.id], LONG_AGO, FAR_FUTURE);
+    expect(await missing.dirsOfVanishedContent(main.id)).toEqual(['x']);
+    await libraries.setSuspect(main.id, 'r', 't');
+    expect(await libraries.confirmMissing(main.id, '2026-02-02T00:00:00.000Z')).toBe(true);
+    expect((await missing.findByPath(main.id, 'x/a.jpg'))?.confirmed_at).toBe('2026-02-02T00:00:00.000Z');
+    expect(await missing.dirsOfVanishedContent(main.id)).toEqual([]);
+    await missing.markMissing([b!.id], LONG_AGO, FAR_FUTURE);
+    expect(await missing.dirsOfVanishedContent(main.id)).toEqual(['y']);
+  });
+
   it('suspect episodes start, keep their start, end, and are confirmed one at a time', async () => {
     expect(await libraries.confirmMissing(main.id)).toBe(false);
     expect(await libraries.setSuspect(main.id, 'r1', 't1')).toBe('started');
-    expect(await libraries.setSuspect(main.id, 'r2', 't2')).toBe('same');
+    expect(await libraries.setSuspect(main.id, 'r1', 't2')).toBe('same');
     let row = await libraries.findById(main.id);
-    expect(row).toMatchObject({ suspect_reason: 'r2', suspect_since: 't1', missing_confirmed_at: null });
+    expect(row).toMatchObject({ suspect_reason: 'r1', suspect_since: 't1', missing_confirmed_at: null });
     expect(await libraries.confirmMissing(main.id)).toBe(true);
     row = await libraries.findById(main.id);
     expect(row?.missing_confirmed_at).toBe('t1');
+    // Another reason is another episode: the confirmation was for the first one.
+    expect(await libraries.setSuspect(main.id, 'r2', 't2')).toBe('started');
+    row = await libraries.findById(main.id);
+    expect(row).toMatchObject({ suspect_reason: 'r2', suspect_since: 't2', missing_confirmed_at: 't1' });
     expect(await libraries.setSuspect(main.id, null, 't3')).toBe('ended');
     expect(await libraries.setSuspect(main.id, null, 't3')).toBe('same');
     expect(await libraries.setSuspect(main.id, 'r3', 't4')).toBe('started');

@@ -220,7 +220,7 @@ export async function runMissingFileScan(opts: MissingFileScanOptions): Promise<
   };
 
   // Present rows, in id order; the cursor only moves past rows whose outcome is final.
-  const vanished: { id: number; rel_path: string; dir: string }[] = [];
+  const vanished: { id: number; rel_path: string; dir: string; content_hash: string | null }[] = [];
   /** Present rows whose stat answered present or NotFound (errors say nothing either way). */
   let judged = 0;
   let cursor = after;
@@ -283,9 +283,15 @@ export async function runMissingFileScan(opts: MissingFileScanOptions): Promise<
     ...(await missingFiles.dirsOfVanishedContent(library.id)),
   ]);
   const emptyFolders = await findEmptyFolders(fs, library.root, foldersToCheck, timeoutMs);
-  const suspect = mass ?? (emptyFolders.length > 0 ? emptyFoldersReason(emptyFolders) : undefined);
+  // Both at once is its own reason (a new episode): a confirmation of one is not of the other.
+  const reasons = [mass, emptyFolders.length > 0 ? emptyFoldersReason(emptyFolders) : undefined];
+  const suspect = reasons.filter((r) => r !== undefined).join('; ') || undefined;
   const libraries = new LibrariesRepository(opts.db);
-  const suspectState = await recordSuspect(libraries, library, suspect, now, logger);
+  const suspectState = await recordSuspect(libraries, library, suspect, now, logger, {
+    checked: judged,
+    vanished: vanished.length,
+    emptyFolders: emptyFolders.slice(0, LOGGED_PATHS),
+  });
   result.braked = suspect !== undefined && brakeHolds(suspectState);
   if (suspect) result.suspect = suspect;
   const holdMarks = mass !== undefined && result.braked;
@@ -324,11 +330,14 @@ export async function runMissingFileScan(opts: MissingFileScanOptions): Promise<
     }
   } else {
     if (toMark.length > 0) {
+      // Marked while an admin's confirmation overrides the brake: confirmed gone.
+      const confirmedAt = suspect !== undefined && !result.braked ? missingSince : null;
       result.marked = (
         await missingFiles.markMissing(
           toMark.map((row) => row.id),
           missingSince,
           readAt,
+          confirmedAt,
         )
       ).length;
       logger.info(
@@ -380,6 +389,7 @@ async function recordSuspect(
   reason: string | undefined,
   now: () => number,
   logger: Logger,
+  details: Record<string, unknown>,
 ): Promise<SuspectState> {
   const change = await libraries.setSuspect(library.id, reason ?? null, new Date(now()).toISOString());
   const row = await libraries.findById(library.id);
@@ -392,7 +402,7 @@ async function recordSuspect(
     : (library.suspect ?? NOT_SUSPECT);
   if (change === 'started') {
     logger.warn(
-      { libraryId: library.id, root: library.root, reason },
+      { libraryId: library.id, root: library.root, reason, ...details },
       'library is suspect: files vanished like a dropped mount; nothing is deleted until it clears or an admin confirms (POST /libraries/{id}/confirm-missing)',
     );
   } else if (change === 'ended') {

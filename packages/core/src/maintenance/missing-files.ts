@@ -53,7 +53,9 @@ export interface MissingTickObservation {
 /**
  * The share rule of the mass-disappearance brake: more than `maxShare` of at least `minChecked`
  * checked rows vanished at once, or every row of a library smaller than `minChecked`. Returns the
- * reason, or undefined when the tick looks like ordinary deletions.
+ * reason, or undefined when the tick looks like ordinary deletions. The reason is the same text
+ * while the same condition lasts (no counts in it): a suspect episode lasts as long as its reason,
+ * and an admin's confirmation is for one episode.
  */
 export function massDisappearance(
   tick: MissingTickObservation,
@@ -63,10 +65,10 @@ export function massDisappearance(
   if (vanished === 0) return undefined;
   if (checked >= thresholds.minChecked && vanished > thresholds.maxShare * checked) {
     const percent = Math.round(thresholds.maxShare * 100);
-    return `${vanished} of ${checked} files checked vanished at once (more than ${percent}%): a dropped mount?`;
+    return `more than ${percent}% of the files checked vanished at once: a dropped mount?`;
   }
   if (libraryRows < thresholds.minChecked && vanished >= libraryRows) {
-    return `every file of the library (${libraryRows}) vanished at once: a dropped mount?`;
+    return 'every file of the library vanished at once: a dropped mount?';
   }
   return undefined;
 }
@@ -93,8 +95,8 @@ export interface SuspectState {
 
 /**
  * Whether the brake holds: the library is suspect and an admin has not confirmed this episode.
- * An episode is one unbroken run of suspect ticks; confirming stores its `suspect_since`, so a
- * later episode (a new `suspect_since`) brakes again.
+ * An episode is one unbroken run of ticks with the same suspect reason; confirming stores its
+ * `suspect_since`, so a later episode, or another reason (a new `suspect_since`), brakes again.
  */
 export function brakeHolds(state: SuspectState): boolean {
   return state.suspectReason !== null && state.missingConfirmedAt !== state.suspectSince;

@@ -60,6 +60,8 @@ export function missingFilesMigration(kind: DatabaseKind): Migration {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .addColumn('missing_since', 'text', (c) => c.notNull())
+        // Set when an admin confirmed the file gone (it then never makes its library suspect).
+        .addColumn('confirmed_at', 'text')
         .addUniqueConstraint('image_exif_missing_library_id_rel_path_key', ['library_id', 'rel_path'])
         .execute();
       for (const columns of [['library_id', 'dir'], ['library_id', 'id'], ['content_hash']]) {

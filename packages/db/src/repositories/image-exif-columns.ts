@@ -41,11 +41,11 @@ type ColumnsNotWritten = Exclude<keyof ImageExifInput, (typeof INPUT_COLUMNS)[nu
 const everyInputColumnIsWritten: [ColumnsNotWritten] extends [never] ? true : ColumnsNotWritten = true;
 void everyInputColumnIsWritten;
 
-/** Every column of image_exif (and of image_exif_missing but its `missing_since`), in table order. */
+/** Every column of image_exif (and of image_exif_missing but its own two), in table order. */
 export const IMAGE_EXIF_COLUMNS = ['id', ...INPUT_COLUMNS, 'created_at', 'updated_at'] as const;
 type MissingColumnsNotCopied = Exclude<
   keyof ImageExifMissing,
-  (typeof IMAGE_EXIF_COLUMNS)[number] | 'missing_since'
+  (typeof IMAGE_EXIF_COLUMNS)[number] | 'missing_since' | 'confirmed_at'
 >;
 type ExifColumnsNotCopied = Exclude<keyof ImageExif, (typeof IMAGE_EXIF_COLUMNS)[number]>;
 // Both tables must keep the same columns: a column added to one only fails typecheck here.

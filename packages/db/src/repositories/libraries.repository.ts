@@ -119,10 +119,11 @@ export class LibrariesRepository {
   }
 
   /**
-   * Record the mass-disappearance brake (issue 10) of a library: `reason` starts an episode (with
-   * `since`) or keeps the one in progress (its `suspect_since` stays, its reason is updated);
-   * null ends it. Returns whether an episode started or ended on this call (for the one log line
-   * per change), or 'same'. An unknown id is 'same'.
+   * Record the mass-disappearance brake (issue 10) of a library: the same `reason` as stored keeps
+   * the episode in progress; another reason starts a new one (with `since`), as does a reason when
+   * there was none; null ends it. An admin's confirmation is for one episode (`confirmMissing`).
+   * Returns whether an episode started or ended on this call (for the one log line per change), or
+   * 'same'. An unknown id is 'same'.
    */
   async setSuspect(id: number, reason: string | null, since: string): Promise<'started' | 'ended' | 'same'> {
     return this.db.transaction().execute(async (trx) => {
@@ -141,34 +142,39 @@ export class LibrariesRepository {
           .execute();
         return 'ended';
       }
-      if (current.suspect_reason === null) {
-        await trx
-          .updateTable('libraries')
-          .set({ suspect_reason: reason, suspect_since: since })
-          .where('id', '=', id)
-          .execute();
-        return 'started';
-      }
-      if (current.suspect_reason !== reason) {
-        await trx.updateTable('libraries').set({ suspect_reason: reason }).where('id', '=', id).execute();
-      }
-      return 'same';
+      if (current.suspect_reason === reason) return 'same';
+      await trx
+        .updateTable('libraries')
+        .set({ suspect_reason: reason, suspect_since: since })
+        .where('id', '=', id)
+        .execute();
+      return 'started';
     });
   }
 
   /**
    * An admin confirms that the files of a suspect library are really gone: the episode in progress
-   * stops braking (`missing_confirmed_at` takes its `suspect_since`; a later episode brakes again).
+   * stops braking (`missing_confirmed_at` takes its `suspect_since`; a later episode brakes again),
+   * and the files marked missing so far are confirmed gone (they never make it suspect again).
    * Returns false when the library is not suspect (or unknown).
    */
-  async confirmMissing(id: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('libraries')
-      .set((eb) => ({ missing_confirmed_at: eb.ref('suspect_since') }))
-      .where('id', '=', id)
-      .where('suspect_reason', 'is not', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+  async confirmMissing(id: number, at = new Date().toISOString()): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('libraries')
+        .set((eb) => ({ missing_confirmed_at: eb.ref('suspect_since') }))
+        .where('id', '=', id)
+        .where('suspect_reason', 'is not', null)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
+      await trx
+        .updateTable('image_exif_missing')
+        .set({ confirmed_at: at })
+        .where('library_id', '=', id)
+        .where('confirmed_at', 'is', null)
+        .execute();
+      return true;
+    });
   }
 
   /** Set `last_quick_scan_at` or `last_full_scan_at` to `at` (ISO-8601 UTC). */

@@ -37,19 +37,21 @@ export class MissingFilesRepository {
   /**
    * Mark rows missing: move them from image_exif here with `missing_since`, in one transaction.
    * Only rows not written after `notWrittenAfter` (ISO-8601) move: a row that ingest or an upload
-   * rewrote since the caller stat'ed its file is about a file that exists. Returns the ids moved.
+   * rewrote since the caller stat'ed its file is about a file that exists. `confirmedAt`: an admin
+   * confirmed these gone (they are marked under a confirmed suspect episode). Returns the ids moved.
    */
   async markMissing(
     ids: readonly number[],
     missingSince: string,
     notWrittenAfter: string,
+    confirmedAt: string | null = null,
   ): Promise<number[]> {
     if (ids.length === 0) return [];
     const run = async (trx: Kysely<DB>) => {
       const moved: number[] = [];
       for (const part of chunk(ids, IN_LIST_CHUNK_SIZE)) {
-        await sql`insert into image_exif_missing (${COLUMNS}, missing_since)
-          select ${COLUMNS}, cast(${missingSince} as text) from image_exif ie
+        await sql`insert into image_exif_missing (${COLUMNS}, missing_since, confirmed_at)
+          select ${COLUMNS}, cast(${missingSince} as text), cast(${confirmedAt} as text) from image_exif ie
           where ie.id in (${sql.join(part)}) and ie.updated_at <= ${notWrittenAfter}
             and not exists (select 1 from image_exif_missing m
               where m.id = ie.id or (m.library_id = ie.library_id and m.rel_path = ie.rel_path))`.execute(
@@ -138,7 +140,8 @@ export class MissingFilesRepository {
 
   /**
    * The folders of a library's missing rows whose content is nowhere else (no present row has their
-   * hash, or they have none): files that are gone, not moved. Sorted, distinct.
+   * hash, or they have none) and that no admin confirmed gone: files that vanished, not moved.
+   * Sorted, distinct.
    */
   async dirsOfVanishedContent(libraryId: number): Promise<string[]> {
     const rows = await this.db
@@ -146,6 +149,7 @@ export class MissingFilesRepository {
       .select('m.dir')
       .distinct()
       .where('m.library_id', '=', libraryId)
+      .where('m.confirmed_at', 'is', null)
       .where(({ or, not, exists, selectFrom, eb }) =>
         or([
           eb('m.content_hash', 'is', null),
