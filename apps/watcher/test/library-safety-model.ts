@@ -18,8 +18,8 @@ import { createMemoryBus } from '@lumen/bus';
 import { brakeHolds, type Config, graceExpired, parseConfig } from '@lumen/core';
 import {
   type Database,
-  type DerivedTable,
   DERIVED_TABLES,
+  type DerivedTable,
   LibrariesRepository,
   openDatabase,
 } from '@lumen/db';
