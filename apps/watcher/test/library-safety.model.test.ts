@@ -17,6 +17,11 @@ const REGRESSIONS: { seed: number; path: string; note: string }[] = [
     path: '33',
     note: 'tagging a file that left the promise while its old tag still existed (a harness bug)',
   },
+  {
+    seed: 894722848,
+    path: '2',
+    note: 'a file moved while its library was away, then edited: its tags stayed with the old location, and went with it',
+  },
 ];
 
 const RUNS = Number(process.env.LUMEN_MODEL_RUNS ?? 10);

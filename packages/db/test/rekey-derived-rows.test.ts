@@ -7,6 +7,7 @@ import {
   LibrariesRepository,
   type LibraryRow,
   MaintenanceRepository,
+  MissingFilesRepository,
   UsersRepository,
 } from '../src/index.ts';
 import { ENGINES, openEngine } from './test-engines.ts';
@@ -189,7 +190,7 @@ describe.each(ENGINES)('following an in-place edit (%s)', (engine) => {
     expect(person.cover_face_id).toBe(auto.id);
   });
 
-  it('leaves everything alone while the old hash lives on at another location', async () => {
+  it('copies the derived rows while the old hash lives on at another location: both keep them', async () => {
     await images.upsert([file(main.id, 'a.jpg', OLD), file(archive.id, 'copy.jpg', OLD)]);
     await tag(OLD, tagIds[0]!);
     await favorite(OLD, userId);
@@ -197,7 +198,43 @@ describe.each(ENGINES)('following an in-place edit (%s)', (engine) => {
 
     const { edits } = await images.upsertFollowingEdits([file(main.id, 'a.jpg', NEW)]);
     expect(edits.map((e) => e.result.oldHashLivesOn)).toEqual([true]);
-    expect(await derived()).toEqual(before);
+    expect(await derived()).toEqual(
+      [...before, 'favorites new main:a.jpg alice', 'tagged_photo new main:a.jpg tag0'].sort(),
+    );
+  });
+
+  it('copies, not moves, when only a file marked missing still has the old hash (moved, then edited)', async () => {
+    // a.jpg was moved to b.jpg: the old location is marked missing, the new one has the same hash.
+    const [a] = await images.upsert([file(main.id, 'a.jpg', OLD), file(main.id, 'b.jpg', OLD)]);
+    await tag(OLD, tagIds[0]!);
+    await favorite(OLD, userId);
+    await insight(OLD, 'first');
+    await face(OLD, 'manual');
+    await new MissingFilesRepository(database.db).markMissing(
+      [a!.id],
+      '2026-01-01T00:00:00.000Z',
+      '2999-01-01T00:00:00.000Z',
+    );
+
+    const { edits } = await images.upsertFollowingEdits([file(main.id, 'b.jpg', NEW)]);
+    expect(edits[0]?.result).toMatchObject({
+      oldHashLivesOn: true,
+      rekeyed: { tagged_photo: 1, favorites: 1, face_detections: 1, photo_insights: 1 },
+    });
+    const rows = await derived();
+    for (const prefix of ['tagged_photo', 'favorites', 'face_detections', 'photo_insights']) {
+      expect(
+        rows.filter((r) => r.startsWith(`${prefix} old `)),
+        prefix,
+      ).toHaveLength(1);
+      expect(
+        rows.filter((r) => r.startsWith(`${prefix} new main:b.jpg`)),
+        prefix,
+      ).toHaveLength(1);
+    }
+    // When the missing file's grace period ends, the GC takes the old rows; the edited file keeps its own.
+    await new MissingFilesRepository(database.db).deleteByIds([a!.id]);
+    expect(await maintenance.findOrphanHashes(10)).toEqual([OLD]);
   });
 
   it('keeps the row the new hash already has where a unique key would clash, and demotes moved insights', async () => {
@@ -216,10 +253,7 @@ describe.each(ENGINES)('following an in-place edit (%s)', (engine) => {
     await face(NEW, 'auto', null, TWIN);
     await database.db.updateTable('persons').set({ cover_face_id: auto.id }).execute();
 
-    const result = await maintenance.rekeyDerivedRows(main.id, 'a.jpg', OLD, NEW);
-    // Nothing moved yet: the caller stores the new hash first; a.jpg still holds OLD here.
-    expect(result).toMatchObject({ oldHashLivesOn: true });
-
+    // The caller stores the new hash first (upsertFollowingEdits does, in one transaction).
     await images.upsert([file(main.id, 'a.jpg', NEW)]);
     expect(await maintenance.rekeyDerivedRows(main.id, 'a.jpg', OLD, NEW)).toEqual({
       oldHashLivesOn: false,

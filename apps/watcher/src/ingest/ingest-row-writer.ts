@@ -121,7 +121,10 @@ function logFollowedEdit(logger: Logger, edit: FollowedEdit): void {
     newHash: edit.newHash,
   };
   if (result.oldHashLivesOn) {
-    logger.info(where, 'file edited in place; its old content lives on elsewhere and keeps its derived rows');
+    logger.info(
+      { ...where, copied: result.rekeyed },
+      'file edited in place; its old content lives on elsewhere: both keep the tags, favorites, faces and insights',
+    );
     return;
   }
   const moved = Object.values(result.rekeyed).reduce((sum, n) => sum + n, 0);

@@ -19,7 +19,10 @@ const DEFAULT_BACKREF_MAX_BATCHES = 100;
 
 /** What `rekeyDerivedRows` did. */
 export interface RekeyResult {
-  /** Another `image_exif` row still has the old hash: nothing was changed (the rows stay with it). */
+  /**
+   * Another row still has the old hash (a copy of the file elsewhere, present or marked missing):
+   * the derived rows were copied to the new hash, not moved, so both keep them.
+   */
   oldHashLivesOn: boolean;
   /** Rows moved to the new hash (and to the edited file's location), per table. */
   rekeyed: DerivedCounts;
@@ -174,9 +177,9 @@ export class MaintenanceRepository {
   /**
    * A file at `(libraryId, relPath)` was edited in place: its content hash went from `oldHash` to
    * `newHash` (the caller has already stored the new hash, in the same transaction when it is one).
-   * Unless some `image_exif` row (or a missing one) still has `oldHash` (the old content lives on elsewhere, and the
-   * derived rows stay with it), every derived row of `oldHash`, wherever it points, moves to
-   * `newHash` at this location:
+   * Every derived row of `oldHash`, wherever it points, moves to `newHash` at this location; when
+   * another row (present or marked missing) still has `oldHash`, the old content lives on there and
+   * the rows are copied instead (copyDerivedRows), so both keep them. Moving:
    * - tags and favorites follow; one the new hash already has (UNIQUE(tag_id, content_hash),
    *   UNIQUE(user_id, content_hash)) is kept and the old duplicate deleted;
    * - insights follow; when the new hash already has a current insight, the moved ones become
@@ -263,6 +266,7 @@ async function rekey(
     dropped: emptyDerivedCounts(),
   };
   if (oldHash === newHash) return result;
+  const moveTo = { content_hash: newHash, library_id: libraryId, rel_path: relPath };
   const elsewhere =
     (await db
       .selectFrom('image_exif')
@@ -270,15 +274,20 @@ async function rekey(
       .where('content_hash', '=', oldHash)
       .limit(1)
       .executeTakeFirst()) ??
-    // A missing file with the old content may come back: the derived rows stay with it.
     (await db
       .selectFrom('image_exif_missing')
       .select('id')
       .where('content_hash', '=', oldHash)
       .limit(1)
       .executeTakeFirst());
-  if (elsewhere) return { ...result, oldHashLivesOn: true };
-  const moveTo = { content_hash: newHash, library_id: libraryId, rel_path: relPath };
+  if (elsewhere) {
+    // The old content lives on elsewhere (a copy, the old location of a file moved and then
+    // edited while its library was away, a file marked missing that may come back): both keep
+    // the derived rows. Leaving them with the old content only would lose them for the edited
+    // file once that other location goes.
+    result.rekeyed = await copyDerivedRows(db, oldHash, moveTo);
+    return { ...result, oldHashLivesOn: true };
+  }
 
   for (const [table, unique] of [
     ['tagged_photo', 'tag_id'],
@@ -348,6 +357,54 @@ async function moveKeepingUnique(
     set content_hash = ${moveTo.content_hash}, library_id = ${moveTo.library_id}, rel_path = ${moveTo.rel_path}
     where content_hash = ${oldHash}`.execute(db);
   return { dropped: Number(dropped.numAffectedRows ?? 0), rekeyed: Number(rekeyed.numAffectedRows ?? 0) };
+}
+
+/**
+ * Copy every derived row of `oldHash` to `moveTo` (the edited file), keeping the originals. Rows the
+ * new hash already has (a tag, a user's favorite) are skipped; faces only when the new hash has no
+ * detections of its own; copied insights are history when the new hash has a current one. Generic
+ * over the columns (select all, clone, insert), so columns added later are copied too.
+ */
+async function copyDerivedRows(
+  db: Kysely<DB>,
+  oldHash: string,
+  moveTo: { content_hash: string; library_id: number; rel_path: string },
+): Promise<DerivedCounts> {
+  const copied = emptyDerivedCounts();
+  const ownFaces = await db
+    .selectFrom('face_detections')
+    .select('id')
+    .where('content_hash', '=', moveTo.content_hash)
+    .limit(1)
+    .executeTakeFirst();
+  const currentInsight = await db
+    .selectFrom('photo_insights')
+    .select('id')
+    .where('content_hash', '=', moveTo.content_hash)
+    .where('is_current', '=', 1)
+    .limit(1)
+    .executeTakeFirst();
+  for (const table of DERIVED_TABLES) {
+    if (table === 'face_detections' && ownFaces) continue;
+    const rows = await db
+      .selectFrom(table as 'tagged_photo')
+      .selectAll()
+      .where('content_hash', '=', oldHash)
+      .orderBy('id')
+      .execute();
+    for (const row of rows) {
+      const { id: _id, ...rest } = row as Record<string, unknown> & { id: number };
+      const clone: Record<string, unknown> = { ...rest, ...moveTo };
+      if (table === 'photo_insights' && currentInsight) clone.is_current = 0;
+      const inserted = await db
+        .insertInto(table as 'tagged_photo')
+        .values(clone as never)
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      copied[table] += Number(inserted.numInsertedOrUpdatedRows ?? 0n);
+    }
+  }
+  return copied;
 }
 
 /** A person whose cover face no longer exists loses its cover. */
