@@ -11,33 +11,11 @@ import {
   migrationsFor,
   PhotosRepository,
 } from '../src/index.ts';
+import { imageFile as file, hash } from './photo-fixtures.ts';
 import { ENGINES, openEngine } from './test-engines.ts';
 
-const hash = (n: number) => `xxh3-128:${n.toString(16).padStart(32, '0')}`;
 const LONG_AGO = '2000-01-01T00:00:00.000Z';
 const FAR_FUTURE = '2999-01-01T00:00:00.000Z';
-
-function file(
-  libraryId: number,
-  relPath: string,
-  contentHash: string | null,
-  extra: Partial<ImageExifInput> = {},
-): ImageExifInput {
-  const slash = relPath.lastIndexOf('/');
-  return {
-    library_id: libraryId,
-    rel_path: relPath,
-    dir: slash < 0 ? '' : relPath.slice(0, slash),
-    file_name: relPath.slice(slash + 1),
-    media_type: 'photo',
-    size_bytes: 1000,
-    mtime_ms: 1_714_000_000_000,
-    content_hash: contentHash,
-    camera_make: 'Canon',
-    date_taken: '2024-05-01T10:00:00',
-    ...extra,
-  };
-}
 
 describe.each(ENGINES)('missing files (%s)', (engine) => {
   let database: Database;

@@ -155,6 +155,27 @@ function toFixture(spec: Spec): FixturePhoto {
   };
 }
 
+/** A minimal image_exif row for `relPath` (its dir and file name derived), with `extra` on top. */
+export function imageFile(
+  libraryId: number,
+  relPath: string,
+  contentHash: string | null = null,
+  extra: Partial<ImageExifInput> = {},
+): ImageExifInput {
+  const slash = relPath.lastIndexOf('/');
+  return {
+    library_id: libraryId,
+    rel_path: relPath,
+    dir: slash < 0 ? '' : relPath.slice(0, slash),
+    file_name: relPath.slice(slash + 1),
+    media_type: 'photo',
+    size_bytes: 1000,
+    mtime_ms: 1_714_000_000_000,
+    content_hash: contentHash,
+    ...extra,
+  };
+}
+
 export function toImageRow(libraryId: number, photo: FixturePhoto): ImageExifInput {
   return {
     library_id: libraryId,

@@ -10,25 +10,11 @@ import {
   MissingFilesRepository,
   UsersRepository,
 } from '../src/index.ts';
+import { imageFile as file, hash } from './photo-fixtures.ts';
 import { ENGINES, openEngine } from './test-engines.ts';
 
-const hash = (n: number) => `xxh3-128:${n.toString(16).padStart(32, '0')}`;
 const OLD = hash(1);
 const NEW = hash(2);
-
-function file(libraryId: number, relPath: string, contentHash: string | null): ImageExifInput {
-  const slash = relPath.lastIndexOf('/');
-  return {
-    library_id: libraryId,
-    rel_path: relPath,
-    dir: slash < 0 ? '' : relPath.slice(0, slash),
-    file_name: relPath.slice(slash + 1),
-    media_type: 'photo',
-    size_bytes: 1000,
-    mtime_ms: 1_714_000_000_000,
-    content_hash: contentHash,
-  };
-}
 
 describe.each(ENGINES)('following an in-place edit (%s)', (engine) => {
   let database: Database;

@@ -10,11 +10,11 @@ import {
   MissingFilesRepository,
   UsersRepository,
 } from '../src/index.ts';
+import { imageFile as file, hash } from './photo-fixtures.ts';
 import { tempSqliteFolder } from './temp-sqlite.ts';
 
 /** docs/operations.md, "Recovering": tags and favorites back from a backup, with the sqlite3 CLI as documented. */
 const SCRIPT = path.resolve(import.meta.dirname, '../scripts/restore-tags-from-backup.sql');
-const hash = (n: number) => `xxh3-128:${n.toString(16).padStart(32, '0')}`;
 const now = new Date().toISOString();
 
 let temp: ReturnType<typeof tempSqliteFolder>;
@@ -22,19 +22,6 @@ beforeEach(() => {
   temp = tempSqliteFolder();
 });
 afterEach(() => temp.cleanup());
-
-function file(libraryId: number, relPath: string, contentHash: string): ImageExifInput {
-  return {
-    library_id: libraryId,
-    rel_path: relPath,
-    dir: path.posix.dirname(relPath) === '.' ? '' : path.posix.dirname(relPath),
-    file_name: path.posix.basename(relPath),
-    media_type: 'photo',
-    size_bytes: 1,
-    mtime_ms: 1,
-    content_hash: contentHash,
-  };
-}
 
 async function seed(database: Database, paths: Record<string, string>): Promise<{ libraryId: number }> {
   const library = await new LibrariesRepository(database.db).create({ name: 'main', root: '/photos' });
