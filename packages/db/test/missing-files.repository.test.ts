@@ -2,7 +2,6 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type Database,
-  type ImageExifInput,
   ImageExifRepository,
   LibrariesRepository,
   type LibraryRow,

@@ -2,7 +2,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type Database,
   type DerivedTable,
-  type ImageExifInput,
   ImageExifRepository,
   LibrariesRepository,
   type LibraryRow,

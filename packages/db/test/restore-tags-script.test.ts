@@ -4,7 +4,6 @@ import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import {
   type Database,
-  type ImageExifInput,
   ImageExifRepository,
   LibrariesRepository,
   MissingFilesRepository,
