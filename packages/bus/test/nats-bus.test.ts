@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { connect } from '@nats-io/transport-node';
 import { natsTestUrl, requireNats } from '@lumen/test-support';
+import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBus, createNatsBus, deleteBusPrefix, jobConsumerName, jobsStreamName } from '../src/index.ts';
 import { defineBusContract, waitFor } from './bus-contract.ts';

@@ -30,7 +30,8 @@ describe('toolInvocation', () => {
     ['a folder', dir, process.env.PATH, false],
   ])('%s: wrapped=%s', (_what, command, pathEnv, wrapped) => {
     const [file, args] = toolInvocation(command, ['-x', 'y z'], pathEnv);
-    if (wrapped) expect([file, args]).toEqual([PDEATHSIG_WRAPPER, ['--pdeathsig', 'KILL', '--', command, '-x', 'y z']]);
+    if (wrapped)
+      expect([file, args]).toEqual([PDEATHSIG_WRAPPER, ['--pdeathsig', 'KILL', '--', command, '-x', 'y z']]);
     else expect([file, args]).toEqual([command, ['-x', 'y z']]);
   });
 });

@@ -78,14 +78,16 @@ export async function requireNats(url = natsTestUrl()): Promise<string> {
   }).catch((err: unknown) => {
     throw new MissingServiceError(service, reason(err));
   });
-  if (!info.startsWith('INFO ')) throw new MissingServiceError(service, 'the server there does not speak NATS');
+  if (!info.startsWith('INFO '))
+    throw new MissingServiceError(service, 'the server there does not speak NATS');
   let jetstream = false;
   try {
     jetstream = (JSON.parse(info.slice(5).trim()) as { jetstream?: boolean }).jetstream === true;
   } catch {
     throw new MissingServiceError(service, 'the server sent an unreadable INFO line');
   }
-  if (!jetstream) throw new MissingServiceError(service, 'the server runs without JetStream (start it with -js)');
+  if (!jetstream)
+    throw new MissingServiceError(service, 'the server runs without JetStream (start it with -js)');
   return url;
 }
 
