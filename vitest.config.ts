@@ -23,6 +23,7 @@ export default defineConfig({
       project('@lumen/standalone', './apps/standalone'),
       project('@lumen/runtime', './packages/runtime'),
       project('@lumen/infra', './infra'),
+      project('@lumen/test-support', './packages/test-support'),
     ],
   },
 });
