@@ -9,7 +9,8 @@ import { ffprobeJsonArgs, runTool } from '@lumen/media';
  *
  * ffmpeg reports progress on stdout (`-progress pipe:1`). That pipe also ties its life to ours: if
  * the transcoder process dies (even by SIGKILL), ffmpeg's next progress write fails with SIGPIPE and
- * it exits instead of running on as an orphan.
+ * it exits instead of running on as an orphan. On Linux, `runTool` also has the kernel kill it at
+ * once when its parent dies (`setpriv --pdeathsig KILL`), and ffprobe the same way.
  */
 
 export type FfmpegFailure = 'failed' | 'timeout' | 'stalled' | 'cancelled';
