@@ -22,6 +22,8 @@ export default defineConfig({
       project('@lumen/transcoder', './apps/transcoder'),
       project('@lumen/standalone', './apps/standalone'),
       project('@lumen/runtime', './packages/runtime'),
+      project('@lumen/infra', './infra'),
+      project('@lumen/test-support', './packages/test-support'),
     ],
   },
 });

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { chromiumTestPath, requireChromium } from '@lumen/test-support';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeH264Aac, startVideoFixture, type VideoFixture, waitFor } from './video-fixture.ts';
@@ -13,7 +14,7 @@ import { makeH264Aac, startVideoFixture, type VideoFixture, waitFor } from './vi
  * wall clip in a plain <video> element by its signed URL.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = chromiumTestPath();
 const VIDEO = 'clips/walk.mp4';
 
 /** The test page: hls.js from node_modules (served by the page server, never a CDN). */
@@ -80,6 +81,7 @@ let f: VideoFixture;
 let browser: Browser;
 
 beforeAll(async () => {
+  await requireChromium(CHROMIUM);
   pages = await startPageServer();
   f = await startVideoFixture([{ relPath: VIDEO, make: (file) => makeH264Aac(file, 8, '640x360') }], {
     CORS_ALLOWED_ORIGINS: pages.origin,

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { runTool } from '@lumen/media';
 import sharp from 'sharp';
 
 /**
@@ -217,7 +217,7 @@ async function writePhoto(root: string, photo: SamplePhoto, now: Date): Promise<
 async function writeVideo(target: string, args: string[]): Promise<void> {
   await fs.mkdir(path.dirname(target), { recursive: true });
   const tmp = `${target}.tmp${path.extname(target)}`;
-  await execa('ffmpeg', ['-y', '-hide_banner', '-loglevel', 'error', ...args, tmp], { timeout: 120_000 });
+  await runTool('ffmpeg', ['-y', '-hide_banner', '-loglevel', 'error', ...args, tmp], { timeout: 120_000 });
   await fs.rename(tmp, target);
 }
 

@@ -4,10 +4,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { deleteBusPrefix } from '@lumen/bus';
+import { natsTestUrl, requireNats } from '@lumen/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningService, repoRoot, spawnService } from './standalone-process.ts';
 
-const NATS_URL = 'nats://127.0.0.1:4222';
+const NATS_URL = natsTestUrl();
 const corpus = path.resolve(repoRoot, 'fixtures/corpus');
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -29,6 +30,7 @@ describe('api, watcher and transcoder as separate processes over NATS', () => {
   let token: string;
 
   beforeAll(async () => {
+    await requireNats(NATS_URL);
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'lumen-split-'));
     library = path.join(dataDir, 'photos');
     await fs.mkdir(path.join(library, 'trip'), { recursive: true });
@@ -73,7 +75,7 @@ describe('api, watcher and transcoder as separate processes over NATS', () => {
   afterAll(async () => {
     for (const s of services.reverse()) await s.terminate();
     await deleteBusPrefix(NATS_URL, prefix).catch(() => undefined);
-    await fs.rm(dataDir, { recursive: true, force: true });
+    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
   });
 
   it('reports the NATS bus as connected in /health', async () => {

@@ -1,7 +1,6 @@
 import os from 'node:os';
 import { createInterface } from 'node:readline';
-import { ffprobeJsonArgs } from '@lumen/media';
-import { execa } from 'execa';
+import { ffprobeJsonArgs, runTool } from '@lumen/media';
 
 /**
  * Every ffmpeg and ffprobe run of the transcoder goes through here: a time limit, a stall limit
@@ -10,7 +9,8 @@ import { execa } from 'execa';
  *
  * ffmpeg reports progress on stdout (`-progress pipe:1`). That pipe also ties its life to ours: if
  * the transcoder process dies (even by SIGKILL), ffmpeg's next progress write fails with SIGPIPE and
- * it exits instead of running on as an orphan.
+ * it exits instead of running on as an orphan. On Linux, `runTool` also has the kernel kill it at
+ * once when its parent dies (`setpriv --pdeathsig KILL`), and ffprobe the same way.
  */
 
 export type FfmpegFailure = 'failed' | 'timeout' | 'stalled' | 'cancelled';
@@ -96,7 +96,7 @@ function describe(what: string, reason: FfmpegFailure, detail: string, tail: str
 /** Runs ffmpeg with `args` (after the common flags). Resolves when it exited 0; throws FfmpegError. */
 export async function runFfmpeg(args: readonly string[], opts: RunFfmpegOptions): Promise<void> {
   const stallTimeoutMs = opts.stallTimeoutMs ?? 120_000;
-  const child = execa(
+  const child = runTool(
     opts.ffmpegPath ?? 'ffmpeg',
     ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-progress', 'pipe:1', ...args],
     {
@@ -179,7 +179,7 @@ export interface RunFfprobeOptions {
  */
 export async function runFfprobe(absPath: string, opts: RunFfprobeOptions = {}): Promise<unknown> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const result = await execa(opts.ffprobePath ?? 'ffprobe', ffprobeJsonArgs(absPath), {
+  const result = await runTool(opts.ffprobePath ?? 'ffprobe', ffprobeJsonArgs(absPath), {
     timeout: timeoutMs,
     killSignal: 'SIGKILL',
     cancelSignal: opts.signal,

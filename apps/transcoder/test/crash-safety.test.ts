@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { createNatsBus, deleteBusPrefix, type NatsBus } from '@lumen/bus';
 import { parseConfig, type VideoJob } from '@lumen/core';
 import { hashFile } from '@lumen/media';
+import { natsTestUrl, requireNats } from '@lumen/test-support';
 import { execa } from 'execa';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { enqueueVideoJob, hlsPaths, start } from '../src/index.ts';
 import { waitFor, watchBus } from './support/bus-watch.ts';
 import { hlsFolderState } from './support/hls-folder-check.ts';
@@ -22,7 +23,7 @@ import { makeRotated } from './support/test-videos.ts';
  * published folder exist half-written: only the staging folder ever held partial output.
  */
 
-const servers = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const servers = natsTestUrl();
 const prefix = `test_crash_${randomBytes(4).toString('hex')}`;
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const childScript = fileURLToPath(new URL('./fixtures/transcoder-process.ts', import.meta.url));
@@ -30,8 +31,14 @@ const ACK_WAIT_MS = 2_000;
 
 let tmp: string | undefined;
 
+let natsUp = false;
+beforeAll(async () => {
+  await requireNats(servers);
+  natsUp = true;
+});
+
 afterAll(async () => {
-  await deleteBusPrefix(servers, prefix);
+  if (natsUp) await deleteBusPrefix(servers, prefix);
   if (tmp) await fs.rm(tmp, { recursive: true, force: true });
 });
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createNatsBus, deleteBusPrefix, type NatsBus } from '@lumen/bus';
 import { type Config, type MediaIngestedEvent, parseConfig } from '@lumen/core';
 import { hashFile } from '@lumen/media';
+import { natsTestUrl, requireNats } from '@lumen/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gifPath, hlsPaths, previewClipPath, start, type TranscoderHandle } from '../src/index.ts';
 import { type BusWatch, waitFor, watchBus } from './support/bus-watch.ts';
@@ -15,7 +16,7 @@ import { makeH264Aac, makeTruncated } from './support/test-videos.ts';
 
 /** The transcoder on real NATS JetStream: ingest event -> jobs -> outputs, and a dead letter. */
 
-const servers = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const servers = natsTestUrl();
 const prefix = `test_tc_${randomBytes(4).toString('hex')}`;
 
 let tmp: string;
@@ -41,7 +42,10 @@ function ingested(relPath: string, contentHash: string): MediaIngestedEvent {
   };
 }
 
+let natsUp = false;
 beforeAll(async () => {
+  await requireNats(servers);
+  natsUp = true;
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'lumen-transcoder-nats-'));
   const library = path.join(tmp, 'library');
   await fs.mkdir(path.join(library, 'holiday'), { recursive: true });
@@ -71,7 +75,7 @@ afterAll(async () => {
   await transcoder?.stop();
   await watch?.close();
   await Promise.allSettled([transcoderBus?.close(), watcherBus?.close()]);
-  await deleteBusPrefix(servers, prefix);
+  if (natsUp) await deleteBusPrefix(servers, prefix);
   await server?.close();
   if (tmp) await fs.rm(tmp, { recursive: true, force: true });
 });

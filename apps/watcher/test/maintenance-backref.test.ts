@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Database, LibrariesRepository, MaintenanceRepository, openDatabase } from '@lumen/db';
+import { postgresTestUrl, requirePostgres } from '@lumen/test-support';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runBackRefRefresh } from '../src/maintenance/backref-refresh.ts';
 import {
@@ -133,12 +134,13 @@ describe('back-ref refresh on SQLite', () => {
 
 // Postgres: each run gets its own schema (search_path), dropped afterwards.
 describe('back-ref refresh on Postgres', () => {
-  const adminUrl = process.env.LUMEN_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const adminUrl = postgresTestUrl();
   let admin: Database;
   let database: Database | undefined;
   let schemas: string[] = [];
 
   beforeAll(async () => {
+    await requirePostgres(adminUrl);
     admin = await openDatabase({ kind: 'postgres', url: adminUrl }, { migrate: false });
   });
   afterEach(async () => {
@@ -147,7 +149,7 @@ describe('back-ref refresh on Postgres', () => {
     for (const schema of schemas) await admin.db.schema.dropSchema(schema).ifExists().cascade().execute();
     schemas = [];
   });
-  afterAll(() => admin.close());
+  afterAll(() => admin?.close());
 
   backRefScenarios(async () => {
     const schema = `lumen_maint_${randomBytes(6).toString('hex')}`;

@@ -1,18 +1,25 @@
 import { randomBytes } from 'node:crypto';
+import { natsTestUrl, requireNats } from '@lumen/test-support';
 import { connect } from '@nats-io/transport-node';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBus, createNatsBus, deleteBusPrefix, jobConsumerName, jobsStreamName } from '../src/index.ts';
 import { defineBusContract, waitFor } from './bus-contract.ts';
 import { quietLogger } from './quiet-logger.ts';
 
 /** The NATS server of this machine; shared and long-lived, so everything here lives under a fresh prefix. */
-const servers = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const servers = natsTestUrl();
 const prefix = `test_${randomBytes(4).toString('hex')}`;
 
 const open = () => createNatsBus({ servers, prefix, logger: quietLogger(), connectTimeoutMs: 3_000 });
 
+let natsUp = false;
+beforeAll(async () => {
+  await requireNats(servers);
+  natsUp = true;
+});
+
 afterAll(async () => {
-  await deleteBusPrefix(servers, prefix);
+  if (natsUp) await deleteBusPrefix(servers, prefix);
 });
 
 defineBusContract('nats', { open, openPeer: open });

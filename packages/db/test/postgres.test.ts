@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { postgresTestUrl, requirePostgres } from '@lumen/test-support';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import {
 import { tempSqliteFolder } from './temp-sqlite.ts';
 
 // Runs against the real server; each run gets its own database, dropped afterwards.
-const adminUrl = process.env.LUMEN_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const adminUrl = postgresTestUrl();
 const dbName = `lumen_test_${randomBytes(6).toString('hex')}`;
 const testUrl = (() => {
   const url = new URL(adminUrl);
@@ -33,15 +34,18 @@ async function admin(statement: string): Promise<void> {
 }
 
 let database: Database;
+let created = false;
 
 beforeAll(async () => {
+  await requirePostgres(adminUrl);
   await admin(`create database ${dbName}`);
+  created = true;
   database = await openDatabase({ kind: 'postgres', url: testUrl });
 });
 
 afterAll(async () => {
   await database?.close();
-  await admin(`drop database if exists ${dbName} with (force)`);
+  if (created) await admin(`drop database if exists ${dbName} with (force)`);
 });
 
 describe('Postgres', () => {

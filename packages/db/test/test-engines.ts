@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { postgresTestUrl, requirePostgres } from '@lumen/test-support';
 import pg from 'pg';
 import { type Database, openDatabase } from '../src/index.ts';
 import { tempSqliteFolder } from './temp-sqlite.ts';
@@ -6,7 +7,7 @@ import { tempSqliteFolder } from './temp-sqlite.ts';
 export type Engine = 'sqlite' | 'postgres';
 export const ENGINES: Engine[] = ['sqlite', 'postgres'];
 
-const adminUrl = process.env.LUMEN_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const adminUrl = postgresTestUrl();
 
 async function admin(statement: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 10_000 });
@@ -18,13 +19,17 @@ async function admin(statement: string): Promise<void> {
   }
 }
 
-/** A fresh, migrated database: a temp SQLite file, or a new Postgres database dropped on cleanup. */
+/**
+ * A fresh, migrated database: a temp SQLite file, or a new Postgres database dropped on cleanup
+ * (without a reachable PostgreSQL, a MissingServiceError that says so).
+ */
 export async function openEngine(engine: Engine): Promise<{ database: Database; cleanup(): Promise<void> }> {
   if (engine === 'sqlite') {
     const temp = tempSqliteFolder();
     const database = await temp.open();
     return { database, cleanup: () => temp.cleanup() };
   }
+  await requirePostgres(adminUrl);
   const name = `lumen_test_${randomBytes(6).toString('hex')}`;
   await admin(`create database ${name}`);
   const url = new URL(adminUrl);

@@ -1,5 +1,5 @@
-import fs from 'node:fs';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
+import { runTool } from './tool-process.ts';
 
 /**
  * One long-lived `exiftool -stay_open True -@ -` process (about 11 ms per file instead of about
@@ -11,29 +11,10 @@ import { execa, type ResultPromise } from 'execa';
  * Commands run one at a time from a queue. A command that exceeds its time limit kills the process
  * (there is no way to cancel one command); the next command starts a fresh process. A crash does
  * the same. When exiftool is not on PATH, every command rejects with ExiftoolUnavailableError and
- * `isAvailable()` resolves false: callers treat exiftool as an optional fallback. On Linux it runs
- * under `setpriv --pdeathsig KILL`, so it dies with the process that started it even when that one
- * is killed outright.
+ * `isAvailable()` resolves false: callers treat exiftool as an optional fallback. It starts through
+ * `runTool` (on Linux under `setpriv --pdeathsig KILL`), so it dies with the process that started
+ * it even when that one is killed outright.
  */
-
-/**
- * util-linux's setpriv (Debian's essential util-linux package), used to set the parent-death
- * signal (Linux PR_SET_PDEATHSIG) on exiftool; undefined where there is none.
- */
-const PDEATHSIG_WRAPPER = findSetpriv();
-
-function findSetpriv(): string | undefined {
-  if (process.platform !== 'linux') return undefined;
-  for (const candidate of ['/usr/bin/setpriv', '/bin/setpriv']) {
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 export class ExiftoolUnavailableError extends Error {
   constructor(message: string) {
@@ -167,11 +148,8 @@ export class ExiftoolProcess {
   #start(): ExiftoolChild {
     const args = ['-stay_open', 'True', '-@', '-'];
     // exiftool does not exit when its stdin closes (it polls for more), so one left behind by a
-    // killed watcher would run forever; setpriv makes the kernel kill it with its parent.
-    const [file, fileArgs] = PDEATHSIG_WRAPPER
-      ? [PDEATHSIG_WRAPPER, ['--pdeathsig', 'KILL', '--', this.#command, ...args]]
-      : [this.#command, args];
-    const child = execa(file, fileArgs, {
+    // killed watcher would run forever; runTool makes the kernel kill it with its parent.
+    const child = runTool(this.#command, args, {
       stdin: 'pipe',
       stdout: 'pipe',
       stderr: 'pipe',
@@ -187,10 +165,7 @@ export class ExiftoolProcess {
       if (this.#child !== child) return; // replaced after a timeout, or closed
       this.#child = undefined;
       const code = (result as { code?: string }).code;
-      // Through setpriv, a command that cannot be run is its exit code 127 (not found) or 126.
-      const notRunnable =
-        PDEATHSIG_WRAPPER !== undefined && (result.exitCode === 127 || result.exitCode === 126);
-      if (code === 'ENOENT' || code === 'EACCES' || notRunnable) {
+      if (code === 'ENOENT' || code === 'EACCES') {
         this.#unavailable = `exiftool is not available (${this.#command}: ${code})`;
         if (this.#running) this.#finish(new ExiftoolUnavailableError(this.#unavailable));
         for (const job of this.#queue.splice(0)) job.reject(new ExiftoolUnavailableError(this.#unavailable));

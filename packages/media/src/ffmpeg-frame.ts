@@ -1,5 +1,5 @@
-import { execa } from 'execa';
 import { errorMessage, MediaError, MediaTimeoutError } from './media-error.ts';
+import { runTool } from './tool-process.ts';
 
 export interface FrameOptions {
   /** Seek position in seconds; 0 = first frame. */
@@ -52,7 +52,7 @@ export async function grabFrame(absPath: string, options: FrameOptions = {}): Pr
     'pipe:1',
   ];
   try {
-    const result = await execa(options.ffmpegPath ?? 'ffmpeg', args, {
+    const result = await runTool(options.ffmpegPath ?? 'ffmpeg', args, {
       encoding: 'buffer',
       timeout: timeoutMs,
       killSignal: 'SIGKILL',

@@ -2,8 +2,8 @@ import { constants } from 'node:fs';
 import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
-import { execa } from 'execa';
 import { errorMessage, MediaError, MediaTimeoutError } from './media-error.ts';
+import { runTool } from './tool-process.ts';
 
 /**
  * libheif's command-line decoder (Debian package `libheif-examples`). It decodes HEVC-coded HEIC/HEIF,
@@ -67,7 +67,7 @@ export async function decodeWithHeifConvert(
   const dir = await mkdtemp(join(tmpdir(), 'lumen-heif-'));
   try {
     try {
-      await execa(
+      await runTool(
         HEIF_CONVERT_COMMAND,
         ['--quiet', '-q', String(options.quality ?? 90), '--', resolve(absPath), join(dir, 'decoded.jpg')],
         { timeout: timeoutMs, killSignal: 'SIGKILL', stdin: 'ignore', stdout: 'ignore' },

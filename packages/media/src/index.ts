@@ -15,4 +15,5 @@ export * from './sharp-config.ts';
 export * from './source-kind.ts';
 export * from './thumbnails.ts';
 export * from './timeout.ts';
+export * from './tool-process.ts';
 export * from './video.ts';

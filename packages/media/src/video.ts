@@ -1,10 +1,10 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { execa } from 'execa';
 import { parseCameraDate } from './exif-date.ts';
 import { ffmpegInput, grabFrame } from './ffmpeg-frame.ts';
 import { parseIso6709 } from './iso6709.ts';
 import { errorMessage, MediaError, MediaTimeoutError } from './media-error.ts';
 import { temporaryPathFor } from './temporary-path.ts';
+import { runTool } from './tool-process.ts';
 
 /** Facts about a video, from ffprobe. */
 export interface VideoProbe {
@@ -153,7 +153,7 @@ export async function probeVideo(absPath: string, options: ProbeVideoOptions = {
   const timeoutMs = options.timeoutMs ?? 20_000;
   let stdout: string;
   try {
-    const result = await execa(options.ffprobePath ?? 'ffprobe', ffprobeJsonArgs(absPath), {
+    const result = await runTool(options.ffprobePath ?? 'ffprobe', ffprobeJsonArgs(absPath), {
       timeout: timeoutMs,
       killSignal: 'SIGKILL',
       stdin: 'ignore',
