@@ -4,7 +4,7 @@
 #
 #   scripts/setup.sh          what running Lumen needs: ffmpeg/ffprobe, exiftool, heif-convert,
 #                             build tools for native modules, pnpm 10, the workspace's packages
-#   scripts/setup.sh test     the above, plus what the tests need: Chromium, NATS with JetStream
+#   scripts/setup.sh test     the above, plus what the tests need: sqlite3, Chromium, NATS with JetStream
 #                             (started on 127.0.0.1:4222), PostgreSQL (started, with a role and a
 #                             database `lumen_test` for the tests)
 #
@@ -60,6 +60,8 @@ nats_binary() { command -v nats-server 2>/dev/null || { [ -x /usr/sbin/nats-serv
 chromium_path() { printf '%s\n' "${CHROMIUM_PATH:-/usr/bin/chromium}"; }
 
 if [ "$mode" = test ]; then
+  # The sqlite3 shell: integrity checks of a killed watcher's file, the tag-restore script's test.
+  need sqlite3 sqlite3
   [ -x "$(chromium_path)" ] || packages+=(chromium)
   nats_up || [ -n "$(nats_binary)" ] || packages+=(nats-server)
   pg_up || have pg_ctlcluster || packages+=(postgresql)
