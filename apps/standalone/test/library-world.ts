@@ -5,9 +5,9 @@ import { hashPassword, start as startApi } from '@lumen/api';
 import { createMemoryBus } from '@lumen/bus';
 import { type MediaIngestedEvent, parseConfig } from '@lumen/core';
 import { type Database, openDatabase, UsersRepository } from '@lumen/db';
+import { uniqueJpeg } from '@lumen/test-support';
 import { start as startWatcher, type TickPhase, type WatcherHandle } from '@lumen/watcher';
 import pino from 'pino';
-import sharp from 'sharp';
 
 /**
  * The watcher loop and the api in one process, over real folders, a real SQLite file and the
@@ -40,26 +40,6 @@ export interface LibraryWorld {
   /** Tag links and favorites in the database, by content hash. */
   derivedCount(): Promise<{ tags: number; favorites: number }>;
   close(): Promise<void>;
-}
-
-/** A small JPEG whose bytes are its own (a COM segment carries `label`), so each file has its own hash. */
-let baseJpeg: Buffer | undefined;
-export async function uniqueJpeg(label: string): Promise<Buffer> {
-  baseJpeg ??= await sharp({
-    create: { width: 24, height: 16, channels: 3, background: { r: 40, g: 120, b: 200 } },
-  })
-    .jpeg({ quality: 80 })
-    .toBuffer();
-  const text = Buffer.from(`lumen test ${label}`);
-  const length = Buffer.alloc(2);
-  length.writeUInt16BE(text.length + 2);
-  return Buffer.concat([
-    baseJpeg.subarray(0, 2),
-    Buffer.from([0xff, 0xfe]),
-    length,
-    text,
-    baseJpeg.subarray(2),
-  ]);
 }
 
 export async function writeJpeg(root: string, relPath: string, label = `${root}/${relPath}`): Promise<void> {

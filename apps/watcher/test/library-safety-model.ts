@@ -23,13 +23,13 @@ import {
   LibrariesRepository,
   openDatabase,
 } from '@lumen/db';
-import { hashFile, makeThumbnail } from '@lumen/media';
+import { hashFile } from '@lumen/media';
+import { uniqueJpeg } from '@lumen/test-support';
 import fc from 'fast-check';
 import pino from 'pino';
 import { type MissingScanFs, nodeMissingScanFs } from '../src/maintenance/missing-file-scan.ts';
 import { start, type TickPhase, type WatcherHandle } from '../src/start.ts';
 import { createUserAndTag, insertDerived } from './maintenance-fixtures.ts';
-import { CORPUS } from './watcher-harness.ts';
 
 export type Lib = 'recent' | 'archive';
 export const LIBS: readonly Lib[] = ['recent', 'archive'];
@@ -58,30 +58,6 @@ export class Model {
 }
 
 const key = (library: Lib, rel: string) => `${library}:${rel}`;
-
-/** A small JPEG whose bytes are its own (a COM segment carries `label`). */
-let baseJpeg: Buffer | undefined;
-async function uniqueJpeg(label: string): Promise<Buffer> {
-  if (!baseJpeg) {
-    const tiny = path.join(os.tmpdir(), `lumen-model-base-${process.pid}.jpg`);
-    await makeThumbnail(path.join(CORPUS, 'photo/exif-samples__Canon_40D.jpg'), tiny, {
-      size: 16,
-      quality: 70,
-    });
-    baseJpeg = fs.readFileSync(tiny);
-    fs.rmSync(tiny, { force: true });
-  }
-  const text = Buffer.from(`lumen model ${label}`);
-  const length = Buffer.alloc(2);
-  length.writeUInt16BE(text.length + 2);
-  return Buffer.concat([
-    baseJpeg.subarray(0, 2),
-    Buffer.from([0xff, 0xfe]),
-    length,
-    text,
-    baseJpeg.subarray(2),
-  ]);
-}
 
 interface RowSnapshot {
   library_id: number;
