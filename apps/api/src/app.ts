@@ -111,7 +111,7 @@ export function createApp(deps: AppDeps): App {
   registerImagesRoutes(app, { images, metrics: imageMetrics });
   registerVideoRoutes(app, { video });
   registerPhotoLibraryRoutes(app, { ...deps, libraries, reads });
-  registerDocsRoutes(app);
+  registerDocsRoutes(app, { busPrefix: deps.config.busPrefix });
 
   app.notFound(notFoundHandler(() => app.routes));
   app.onError(onError);

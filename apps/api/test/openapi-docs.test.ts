@@ -151,3 +151,24 @@ describe('GET /openapi.json and /docs', () => {
     expect(html).not.toMatch(/<script|<link|<img|src=/i);
   });
 });
+
+describe('GET /asyncapi.json', () => {
+  it("serves the event contract without a login, with this deployment's BUS_PREFIX as the default prefix", async () => {
+    const t = await startTestApi({ BUS_PREFIX: 'acme' });
+    try {
+      const res = await fetch(`${t.url}/asyncapi.json`);
+      expect(res.status).toBe(200);
+      const doc = (await res.json()) as {
+        asyncapi: string;
+        channels: Record<string, { address: string; parameters: { prefix: { default: string } } }>;
+      };
+      expect(doc.asyncapi).toBe('3.0.0');
+      expect(doc.channels.mediaIngested).toMatchObject({
+        address: '{prefix}.media.ingested',
+        parameters: { prefix: { default: 'acme' } },
+      });
+    } finally {
+      await t.stop();
+    }
+  });
+});

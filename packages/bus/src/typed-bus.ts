@@ -7,6 +7,7 @@ import {
   deadLetter,
   type EventSubject,
   type JobSubject,
+  type PayloadIn,
   type PayloadOf,
   parsePayload,
   safeParsePayload,
@@ -18,14 +19,14 @@ export interface TypedBus {
   /** The untyped bus underneath (wildcard subscriptions, dead letters, status, close). */
   readonly bus: Bus;
   /** Throws `BusPayloadError` when `data` breaks the subject's contract. */
-  publish<S extends EventSubject>(subject: S, data: PayloadOf<S>): Promise<void>;
+  publish<S extends EventSubject>(subject: S, data: PayloadIn<S>): Promise<void>;
   /** Events that break the contract are logged and dropped. */
   subscribe<S extends EventSubject>(
     subject: S,
     handler: (data: PayloadOf<S>, subject: S) => void | Promise<void>,
   ): Promise<Subscription>;
   /** Throws `BusPayloadError` when `data` breaks the subject's contract. */
-  enqueue<S extends JobSubject>(subject: S, data: PayloadOf<S>, opts?: { dedupId?: string }): Promise<void>;
+  enqueue<S extends JobSubject>(subject: S, data: PayloadIn<S>, opts?: { dedupId?: string }): Promise<void>;
   /**
    * A job that breaks the contract can never succeed: it is dead-lettered to
    * `dlq.<subject>` at once (no retries) and the handler never sees it.

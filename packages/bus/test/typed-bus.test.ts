@@ -1,10 +1,10 @@
-import { BusPayloadError, type PayloadOf } from '@lumen/core';
+import { BusPayloadError, type PayloadIn } from '@lumen/core';
 import { describe, expect, it } from 'vitest';
 import { createMemoryBus, type DeadLetter, typedBus } from '../src/index.ts';
 import { waitFor } from './bus-contract.ts';
 import { quietLogger } from './quiet-logger.ts';
 
-const job: PayloadOf<'video.hls'> = {
+const job: PayloadIn<'video.hls'> = {
   contentHash: `xxh3-128:${'0a'.repeat(16)}`,
   sourcePath: '/library/2024/clip.mov',
   library: 'main',
@@ -34,6 +34,32 @@ describe('typedBus', () => {
     expect(jobs).toEqual(['2024/clip.mov']);
     expect(events).toEqual(['main:stale']);
     await bus.bus.close();
+  });
+
+  it('stamps the contract version on the way out, and drops a payload of a version it does not know', async () => {
+    const raw = createMemoryBus({ logger: quietLogger() });
+    const bus = typedBus(raw, quietLogger());
+    const seenRaw: unknown[] = [];
+    const seenTyped: number[] = [];
+    await raw.subscribe('library.status', (data) => {
+      seenRaw.push(data);
+    });
+    await bus.subscribe('library.status', (event) => {
+      seenTyped.push(event.v);
+    });
+    const event = {
+      libraryId: 1,
+      library: 'main',
+      status: 'online' as const,
+      at: '2024-05-01T10:00:00.000Z',
+    };
+    await bus.publish('library.status', event);
+    await raw.publish('library.status', { ...event, v: 2 }); // a future, incompatible producer
+    await raw.publish('library.status', event); // an older producer: no version, read as 1
+    await waitFor(() => seenRaw.length === 3 && seenTyped.length === 2, 'three raw and two typed events');
+    expect(seenRaw[0]).toMatchObject({ v: 1 });
+    expect(seenTyped).toEqual([1, 1]);
+    await raw.close();
   });
 
   it('refuses to send a payload that breaks the contract', async () => {

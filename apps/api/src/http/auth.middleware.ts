@@ -10,6 +10,7 @@ export const PUBLIC_PATHS: ReadonlySet<string> = new Set([
   '/metrics',
   '/docs',
   '/openapi.json',
+  '/asyncapi.json',
 ]);
 
 /**

@@ -1,11 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { buildAsyncApiDocument } from '@lumen/core';
 import type { App } from '../http/app-env.ts';
 import { type OpenApiDocumentLike, renderApiReferencePage } from '../services/api-reference-page.ts';
 
 export const API_TITLE = 'Lumen API';
 export const API_VERSION = '0.1.0';
 const API_DESCRIPTION =
-  'Self-hosted media server. Sign in with `POST /login` and send the token as `Authorization: Bearer <token>` on every other request (except /health, /metrics, /docs and /openapi.json). Errors are `application/problem+json` with a stable `type`.';
+  'Self-hosted media server. Sign in with `POST /login` and send the token as `Authorization: Bearer <token>` on every other request (except /health, /metrics, /docs, /openapi.json and /asyncapi.json). Errors are `application/problem+json` with a stable `type`.';
 
 const openApiRoute = createRoute({
   method: 'get',
@@ -15,6 +16,20 @@ const openApiRoute = createRoute({
   responses: {
     200: {
       description: 'OpenAPI 3.1',
+      content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+    },
+  },
+});
+
+const asyncApiRoute = createRoute({
+  method: 'get',
+  path: '/asyncapi.json',
+  tags: ['system'],
+  summary:
+    'The NATS subjects, payloads and delivery guarantees as an AsyncAPI 3 document (for event consumers)',
+  responses: {
+    200: {
+      description: "AsyncAPI 3.0, with this deployment's BUS_PREFIX as the default of `prefix`",
       content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
     },
   },
@@ -37,10 +52,11 @@ export function openApiDocument(app: App): OpenApiDocumentLike & Record<string, 
 }
 
 /**
- * `GET /openapi.json` and `GET /docs` (both public). The document is made on first use, when every
- * route is registered, and kept.
+ * `GET /openapi.json`, `GET /asyncapi.json` and `GET /docs` (all public). The OpenAPI document is
+ * made on first use, when every route is registered, and kept.
  */
-export function registerDocsRoutes(app: App): void {
+export function registerDocsRoutes(app: App, opts: { busPrefix: string }): void {
+  const asyncApi = buildAsyncApiDocument({ prefix: opts.busPrefix });
   let document: (OpenApiDocumentLike & Record<string, unknown>) | undefined;
   let page: string | undefined;
   const doc = () => {
@@ -51,6 +67,11 @@ export function registerDocsRoutes(app: App): void {
   app.openapi(openApiRoute, (c) => {
     c.header('Cache-Control', 'no-cache');
     return c.json(doc(), 200);
+  });
+
+  app.openapi(asyncApiRoute, (c) => {
+    c.header('Cache-Control', 'no-cache');
+    return c.json(asyncApi, 200);
   });
 
   app.openapi(docsRoute, (c) => {

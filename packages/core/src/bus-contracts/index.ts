@@ -1,3 +1,4 @@
+export * from './asyncapi.ts';
 export * from './payload-by-subject.ts';
 export * from './payload-schemas.ts';
 export * from './subjects.ts';

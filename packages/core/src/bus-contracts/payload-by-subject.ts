@@ -18,7 +18,10 @@ export const payloadSchemas = {
   'video.preview': videoJobSchema,
 } as const satisfies Record<Subject, z.ZodType>;
 
+/** A subject's payload as consumers receive it (parsed: `v` set). */
 export type PayloadOf<S extends Subject> = z.output<(typeof payloadSchemas)[S]>;
+/** A subject's payload as producers may write it (`v` may be left out). */
+export type PayloadIn<S extends Subject> = z.input<(typeof payloadSchemas)[S]>;
 
 /** A payload that does not match its subject's contract. */
 export class BusPayloadError extends Error {

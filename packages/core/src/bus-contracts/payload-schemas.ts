@@ -31,12 +31,21 @@ const absolutePathSchema = z
 export const mediaTypeSchema = z.enum(['photo', 'raw', 'video']);
 export const libraryStatusSchema = z.enum(['online', 'stale']);
 
+/**
+ * The contract version every payload carries (`v`). Producers may leave it out (it is stamped on
+ * the way out); a consumer drops a payload of a version it does not know. Adding an optional field
+ * keeps the version; removing or changing a field makes a new one (docs/events.md).
+ */
+export const PAYLOAD_VERSION = 1;
+const version = { v: z.literal(PAYLOAD_VERSION).default(PAYLOAD_VERSION) };
+
 const libraryRef = {
   libraryId: z.number().int().positive(),
   library: z.string().min(1),
 };
 
 export const mediaIngestedEventSchema = z.object({
+  ...version,
   ...libraryRef,
   relPath: relPathSchema,
   contentHash: contentHashSchema,
@@ -54,12 +63,14 @@ export const mediaIngestedEventSchema = z.object({
  * instead of at its next scan, through the same pipeline (and then publishes `media.ingested`).
  */
 export const mediaUploadedEventSchema = z.object({
+  ...version,
   ...libraryRef,
   relPath: relPathSchema,
   at: isoTimestampSchema,
 });
 
 export const libraryStatusEventSchema = z.object({
+  ...version,
   ...libraryRef,
   status: libraryStatusSchema,
   previous: libraryStatusSchema.optional(),
@@ -68,6 +79,7 @@ export const libraryStatusEventSchema = z.object({
 });
 
 export const videoStatusEventSchema = z.object({
+  ...version,
   kind: z.enum(['hls', 'preview']),
   contentHash: contentHashSchema,
   state: z.enum(['queued', 'running', 'ready', 'failed']),
@@ -77,6 +89,7 @@ export const videoStatusEventSchema = z.object({
 
 /** The payload of both video jobs (`video.hls`, `video.preview`). */
 export const videoJobSchema = z.object({
+  ...version,
   contentHash: contentHashSchema,
   /** Absolute path of the original, as the transcoder should open it. */
   sourcePath: absolutePathSchema,
@@ -85,10 +98,11 @@ export const videoJobSchema = z.object({
   requestedAt: isoTimestampSchema,
 });
 
-export type MediaIngestedEvent = z.output<typeof mediaIngestedEventSchema>;
-export type MediaUploadedEvent = z.output<typeof mediaUploadedEventSchema>;
-export type LibraryStatusEvent = z.output<typeof libraryStatusEventSchema>;
-export type VideoStatusEvent = z.output<typeof videoStatusEventSchema>;
-export type VideoJob = z.output<typeof videoJobSchema>;
+// Payload types as producers write them (`v` optional); consumers receive them with `v` set.
+export type MediaIngestedEvent = z.input<typeof mediaIngestedEventSchema>;
+export type MediaUploadedEvent = z.input<typeof mediaUploadedEventSchema>;
+export type LibraryStatusEvent = z.input<typeof libraryStatusEventSchema>;
+export type VideoStatusEvent = z.input<typeof videoStatusEventSchema>;
+export type VideoJob = z.input<typeof videoJobSchema>;
 export type VideoHlsJob = VideoJob;
 export type VideoPreviewJob = VideoJob;

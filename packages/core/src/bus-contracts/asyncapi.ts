@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { payloadSchemas } from './payload-by-subject.ts';
+import { PAYLOAD_VERSION } from './payload-schemas.ts';
+import { deadLetter, eventSubjects, jobSubjects, type Subject } from './subjects.ts';
+
+/**
+ * The event contract for people who consume our NATS subjects, as an AsyncAPI 3 document made
+ * from the zod payload schemas (the same ones the bus checks every message against). Checked in
+ * as docs/asyncapi.json (a test fails when a schema changes and the file does not) and served by
+ * the api at `GET /asyncapi.json`. The transport's naming (packages/bus/src/nats-bus.ts):
+ * events are core NATS subjects `<prefix>.<subject>`; jobs are JetStream messages on
+ * `<prefix>_jobs.<subject>` in the work-queue stream `<prefix>_JOBS`; a job that failed its
+ * last attempt is published as an event on `<prefix>.dlq.<subject>`.
+ */
+
+const DESCRIPTIONS: Record<Subject, string> = {
+  'media.ingested':
+    'The watcher stored a new or changed file (photo, RAW or video). Sent once per ingest of a file; `isNew` is false when a known file changed or was read again.',
+  'media.uploaded':
+    'The api wrote a new file into a library (an upload); the watcher ingests it at once instead of at its next scan, then sends media.ingested.',
+  'library.status':
+    'A library turned Online or Stale (its mount answered or stopped answering); `previous` is the state before.',
+  'video.status':
+    'Progress of an HLS or preview-clip job, from the transcoder: queued, running, ready or failed.',
+  'video.hls': 'Job: make the HLS playlists and segments of a video (content-addressed by its hash).',
+  'video.preview': 'Job: make the short looping preview clip (and GIF) of a video.',
+};
+
+const EVENT_DELIVERY =
+  'At most once: a plain NATS subject. A consumer that is not connected when it is sent does not get it; every state it announces can also be read from the HTTP API.';
+const JOB_DELIVERY =
+  'At least once: a JetStream work-queue message, shared by every replica of its worker through one durable pull consumer, so one job runs on one worker at a time. A job is redelivered when its worker does not acknowledge it within the ack wait (the worker heartbeats while it works), and retried with a backoff; after its last attempt it is published on the dead-letter subject with the error. Duplicates sent within the stream duplicate window (2 min) with the same message id are dropped.';
+
+/** `media.ingested` -> `mediaIngested`. */
+function camel(subject: string): string {
+  return subject.replace(/[.-]([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function messageName(subject: string): string {
+  const name = camel(subject);
+  return `${name[0]!.toUpperCase()}${name.slice(1)}`;
+}
+
+/** The JSON Schema of a payload as it travels (with `v` present: producers stamp it). */
+function payloadJsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+  delete json.$schema;
+  return json;
+}
+
+const deadLetterSchema = {
+  type: 'object',
+  description: 'A job that failed its last attempt, or broke its contract.',
+  properties: {
+    subject: { type: 'string', description: 'The job subject, e.g. video.hls.' },
+    data: { description: 'The job payload as it was sent.' },
+    attempts: { type: 'integer', minimum: 1 },
+    error: { type: 'string', description: 'Why the last attempt failed.' },
+  },
+  required: ['subject', 'data', 'attempts', 'error'],
+};
+
+export interface AsyncApiOptions {
+  /** The deployment's `BUS_PREFIX` as the default of the `prefix` parameter (default `lumen`). */
+  prefix?: string;
+  /** Written into `info.version`. */
+  version?: string;
+}
+
+/** The AsyncAPI 3.0 document of every subject, its payload and its delivery guarantee. */
+export function buildAsyncApiDocument(opts: AsyncApiOptions = {}): Record<string, unknown> {
+  const prefix = opts.prefix ?? 'lumen';
+  const prefixParameter = {
+    prefix: {
+      description: 'The deployment prefix (BUS_PREFIX) that namespaces every subject, stream and consumer.',
+      default: prefix,
+    },
+  };
+  const channels: Record<string, unknown> = {};
+  const operations: Record<string, unknown> = {};
+  const messages: Record<string, unknown> = {};
+  const schemas: Record<string, unknown> = {};
+
+  const add = (subject: Subject, kind: 'event' | 'job') => {
+    const name = camel(subject);
+    const message = messageName(subject);
+    schemas[message] = payloadJsonSchema(payloadSchemas[subject]);
+    messages[message] = {
+      name: message,
+      title: subject,
+      summary: DESCRIPTIONS[subject],
+      contentType: 'application/json',
+      payload: { $ref: `#/components/schemas/${message}` },
+    };
+    channels[name] = {
+      address: kind === 'event' ? `{prefix}.${subject}` : `{prefix}_jobs.${subject}`,
+      title: subject,
+      description: `${DESCRIPTIONS[subject]}\n\nDelivery: ${kind === 'event' ? EVENT_DELIVERY : JOB_DELIVERY}`,
+      parameters: prefixParameter,
+      messages: { [message]: { $ref: `#/components/messages/${message}` } },
+      ...(kind === 'job' ? { bindings: { 'x-jetstream': { stream: '{prefix}_JOBS' } } } : {}),
+    };
+    operations[`send${message}`] = {
+      action: 'send',
+      channel: { $ref: `#/channels/${name}` },
+      summary: kind === 'event' ? `Lumen sends ${subject}.` : `Lumen enqueues ${subject} jobs.`,
+      messages: [{ $ref: `#/channels/${name}/messages/${message}` }],
+    };
+    if (kind === 'job') {
+      operations[`receive${message}`] = {
+        action: 'receive',
+        channel: { $ref: `#/channels/${name}` },
+        summary: `A worker takes ${subject} jobs from the shared durable consumer.`,
+        messages: [{ $ref: `#/channels/${name}/messages/${message}` }],
+      };
+      const dlqName = camel(deadLetter(subject));
+      channels[dlqName] = {
+        address: `{prefix}.${deadLetter(subject)}`,
+        title: deadLetter(subject),
+        description: `A ${subject} job after its last failed attempt. Delivery: ${EVENT_DELIVERY}`,
+        parameters: prefixParameter,
+        messages: { DeadLetter: { $ref: '#/components/messages/DeadLetter' } },
+      };
+      operations[`send${messageName(deadLetter(subject))}`] = {
+        action: 'send',
+        channel: { $ref: `#/channels/${dlqName}` },
+        messages: [{ $ref: `#/channels/${dlqName}/messages/DeadLetter` }],
+      };
+    }
+  };
+  for (const subject of Object.values(eventSubjects)) add(subject, 'event');
+  for (const subject of Object.values(jobSubjects)) add(subject, 'job');
+  schemas.DeadLetter = deadLetterSchema;
+  messages.DeadLetter = {
+    name: 'DeadLetter',
+    contentType: 'application/json',
+    payload: { $ref: '#/components/schemas/DeadLetter' },
+  };
+
+  return {
+    asyncapi: '3.0.0',
+    info: {
+      title: 'Lumen events and jobs',
+      version: opts.version ?? `${PAYLOAD_VERSION}.0.0`,
+      description: `The NATS subjects Lumen's services talk over. Every payload is JSON and carries \`v\` (the contract version, now ${PAYLOAD_VERSION}); a consumer should drop a payload whose \`v\` it does not know. A new optional field keeps the version; a removed or changed field makes a new one. See docs/events.md for an example consumer.`,
+    },
+    defaultContentType: 'application/json',
+    servers: {
+      nats: {
+        host: '127.0.0.1:4222',
+        protocol: 'nats',
+        description: 'Your NATS server (NATS_URL), with JetStream for the jobs.',
+      },
+    },
+    channels,
+    operations,
+    components: { messages, schemas },
+  };
+}
