@@ -1,3 +1,4 @@
+import { freshPostgresDatabase } from '@lumen/test-support';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,7 +19,7 @@ describe('GET /health', () => {
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await res.json()).toEqual({
       status: 'ok',
-      db: { ok: true },
+      db: { ok: true, dialect: 'sqlite' },
       bus: { transport: 'memory', connected: true },
     });
   });
@@ -30,7 +31,7 @@ describe('GET /health', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       status: 'degraded',
-      db: { ok: true },
+      db: { ok: true, dialect: 'sqlite' },
       bus: { transport: 'memory', connected: false },
     });
   });
@@ -41,6 +42,20 @@ describe('GET /health', () => {
     const res = await fetch(`${t.url}/health`);
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ status: 'degraded', db: { ok: false } });
+  });
+
+  it('names the PostgreSQL dialect when DATABASE_URL points at PostgreSQL', async () => {
+    const pg = await freshPostgresDatabase();
+    try {
+      t = await startTestApi({ DATABASE_URL: pg.url });
+      const res = await fetch(`${t.url}/health`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ status: 'ok', db: { ok: true, dialect: 'postgres' } });
+    } finally {
+      await t?.stop();
+      t = undefined;
+      await pg.drop();
+    }
   });
 });
 

@@ -28,6 +28,9 @@ describe('api, watcher and transcoder as separate processes over NATS', () => {
   const services: RunningService[] = [];
   let url: string;
   let token: string;
+  /** The watcher's and the transcoder's own ports (METRICS_BIND_URL). */
+  let watcherUrl: string;
+  let transcoderUrl: string;
 
   beforeAll(async () => {
     await requireNats(NATS_URL);
@@ -59,8 +62,18 @@ describe('api, watcher and transcoder as separate processes over NATS', () => {
     );
     expect(cli.status, cli.stderr).toBe(0);
 
-    services.push(await spawnService({ app: 'watcher', env, ready: /watcher started/ }));
-    services.push(await spawnService({ app: 'transcoder', env, ready: /transcoder started/ }));
+    const ownPort = { METRICS_BIND_URL: '127.0.0.1:0' };
+    const listening = /"url":"(http:\/\/[^"]+)".*metrics and health listening/;
+    const watcher = await spawnService({ app: 'watcher', env: { ...env, ...ownPort }, ready: listening });
+    services.push(watcher);
+    watcherUrl = watcher.ready;
+    const transcoder = await spawnService({
+      app: 'transcoder',
+      env: { ...env, ...ownPort },
+      ready: listening,
+    });
+    services.push(transcoder);
+    transcoderUrl = transcoder.ready;
     const api = await spawnService({ app: 'api', env, ready: /"url":"(http:\/\/[^"]+)"/ });
     services.push(api);
     url = api.ready;
@@ -83,6 +96,38 @@ describe('api, watcher and transcoder as separate processes over NATS', () => {
       bus: { transport: string; connected: boolean };
     };
     expect(body.bus).toEqual({ transport: 'nats', connected: true });
+  });
+
+  it('the watcher and the transcoder answer /health and /metrics on their own port (METRICS_BIND_URL)', async () => {
+    const watcherHealth = await fetch(`${watcherUrl}/health`);
+    expect(watcherHealth.status).toBe(200);
+    expect(await watcherHealth.json()).toMatchObject({
+      service: 'watcher',
+      ok: true,
+      db: { ok: true, dialect: 'sqlite' },
+      bus: { transport: 'nats', connected: true },
+      libraries: [{ name: 'main', status: 'online' }],
+    });
+    const watcherMetrics = await until('the scan counted in /metrics', async () => {
+      const text = await (await fetch(`${watcherUrl}/metrics`)).text();
+      return /lumen_watcher_files_seen_total\{library="main",kind="full"\} [1-9]/.test(text)
+        ? text
+        : undefined;
+    });
+    expect(watcherMetrics).toContain('process_resident_memory_bytes');
+
+    const transcoderHealth = await fetch(`${transcoderUrl}/health`);
+    expect(transcoderHealth.status).toBe(200);
+    expect(await transcoderHealth.json()).toMatchObject({
+      service: 'transcoder',
+      ok: true,
+      bus: { transport: 'nats', connected: true },
+      running: 0,
+    });
+    const transcoderMetrics = await (await fetch(`${transcoderUrl}/metrics`)).text();
+    expect(transcoderMetrics).toContain('lumen_transcoder_jobs_running 0');
+    expect(transcoderMetrics).toContain('process_resident_memory_bytes');
+    expect((await fetch(`${transcoderUrl}/other`)).status).toBe(404);
   });
 
   it("serves the watcher's thumbnail of a photo in the library", async () => {

@@ -1,10 +1,12 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
-import type { Bus, ConsumeOptions, Consumer, DeadLetter, Subscription } from '@lumen/bus';
+import type { Bus, ConsumeOptions, Consumer, DeadLetter, JobMessage, Subscription } from '@lumen/bus';
 import { type Config, deadLetter, eventSubjects } from '@lumen/core';
 import type { Logger } from '@lumen/runtime';
+import type { Registry } from 'prom-client';
 import { createIngestTrigger } from './ingest-trigger.ts';
 import { type LibraryRoots, libraryRootsFrom } from './library-roots.ts';
+import { createTranscoderMetrics } from './transcoder-metrics.ts';
 import { createDeadLetterRecorder, createVideoJobWorker, jobSubjectOf } from './video-jobs.ts';
 
 /** Knobs beyond the environment; tests and benchmarks use them to run fast. */
@@ -42,6 +44,10 @@ export interface TranscoderDeps {
 
 export interface TranscoderHandle {
   stop(): Promise<void>;
+  /** The transcoder's metrics (jobs by kind and outcome, job time, jobs running). */
+  registry: Registry;
+  /** Distinct outputs being made right now. */
+  running(): number;
 }
 
 /** One job per two cores: a libx264 transcode already uses both cores of a small machine. */
@@ -80,6 +86,19 @@ export async function start(deps: TranscoderDeps): Promise<TranscoderHandle> {
     ...(opts.ffprobePath ? { ffprobePath: opts.ffprobePath } : {}),
     ...(opts.stallTimeoutMs ? { stallTimeoutMs: opts.stallTimeoutMs } : {}),
   });
+  const metrics = createTranscoderMetrics(() => worker.running());
+  const handle = async (kind: 'hls' | 'preview', job: JobMessage<unknown>) => {
+    const end = metrics.jobSeconds.startTimer({ kind });
+    try {
+      await worker.handle(kind, job);
+      metrics.jobs.inc({ kind, outcome: 'done' });
+    } catch (err) {
+      metrics.jobs.inc({ kind, outcome: 'failed' });
+      throw err;
+    } finally {
+      end();
+    }
+  };
   const consumeOptions: ConsumeOptions = {
     concurrency,
     maxAttempts,
@@ -95,10 +114,8 @@ export async function start(deps: TranscoderDeps): Promise<TranscoderHandle> {
     for (const subject of Object.values(jobSubjectOf)) {
       subscriptions.push(await bus.subscribe<DeadLetter>(deadLetter(subject), recordDeadLetter));
     }
-    consumers.push(await bus.consume(jobSubjectOf.hls, (job) => worker.handle('hls', job), consumeOptions));
-    consumers.push(
-      await bus.consume(jobSubjectOf.preview, (job) => worker.handle('preview', job), consumeOptions),
-    );
+    consumers.push(await bus.consume(jobSubjectOf.hls, (job) => handle('hls', job), consumeOptions));
+    consumers.push(await bus.consume(jobSubjectOf.preview, (job) => handle('preview', job), consumeOptions));
     if (opts.enqueueOnIngest ?? true) {
       const roots = deps.libraryRoots ?? libraryRootsFrom(config.libraries);
       subscriptions.push(
@@ -119,6 +136,8 @@ export async function start(deps: TranscoderDeps): Promise<TranscoderHandle> {
 
   let stopped = false;
   return {
+    registry: metrics.registry,
+    running: () => worker.running(),
     async stop() {
       if (stopped) return;
       stopped = true;

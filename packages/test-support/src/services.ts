@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import pg from 'pg';
@@ -118,4 +119,27 @@ export async function requireChromium(path = chromiumTestPath()): Promise<string
     throw new MissingServiceError(`Chromium at ${path} (set CHROMIUM_PATH to use another)`, detail);
   }
   return path;
+}
+
+/**
+ * A new, empty PostgreSQL database for one test (named `lumen_test_<random>`), on the server of
+ * `postgresTestUrl()`; `drop()` removes it (connections are closed by force). Without a reachable
+ * PostgreSQL, a MissingServiceError that says so.
+ */
+export async function freshPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const adminUrl = await requirePostgres();
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 10_000 });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  const name = `lumen_test_${randomBytes(6).toString('hex')}`;
+  await admin(`create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
 }

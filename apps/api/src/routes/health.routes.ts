@@ -5,7 +5,7 @@ import type { HealthService } from '../services/health.service.ts';
 const HealthSchema = z
   .object({
     status: z.enum(['ok', 'degraded']),
-    db: z.object({ ok: z.boolean() }),
+    db: z.object({ ok: z.boolean(), dialect: z.enum(['sqlite', 'postgres']) }),
     bus: z.object({ transport: z.enum(['nats', 'memory']), connected: z.boolean() }),
   })
   .openapi('Health');

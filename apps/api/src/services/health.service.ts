@@ -7,7 +7,8 @@ export const DB_PING_TIMEOUT_MS = 2_000;
 export interface HealthReport {
   /** `ok`: database and bus fine; `degraded`: something is down (HTTP 503 only when the database is). */
   status: 'ok' | 'degraded';
-  db: { ok: boolean };
+  /** `dialect`: which database this replica uses (DATABASE_URL), so a split deployment can check they agree. */
+  db: { ok: boolean; dialect: 'sqlite' | 'postgres' };
   bus: BusStatus;
 }
 
@@ -35,7 +36,7 @@ export class HealthService {
     const bus = this.bus.status();
     return {
       status: dbOk && bus.connected ? 'ok' : 'degraded',
-      db: { ok: dbOk },
+      db: { ok: dbOk, dialect: this.database.kind },
       bus: { transport: bus.transport, connected: bus.connected },
     };
   }

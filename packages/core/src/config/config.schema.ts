@@ -159,6 +159,11 @@ export const envSchema = z.object({
   SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   CORS_ALLOWED_ORIGINS: csv.default([]),
+  /**
+   * The watcher's and the transcoder's own small HTTP port for `/metrics` and `/health` when they run
+   * as their own processes (the api serves both on BIND_URL). Unset: no port.
+   */
+  METRICS_BIND_URL: bindUrl.optional(),
   LOGIN_MAX_FAILURES_PER_MINUTE: intIn(1, 10_000).default(10),
   UPLOAD_MAX_BYTES: intIn(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 * 1024 * 1024),
 
