@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { postgresTestUrl, requirePostgres } from '@lumen/test-support';
+import { freshPostgresDatabase, postgresTestUrl } from '@lumen/test-support';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Database,
@@ -16,36 +14,19 @@ import { tempSqliteFolder } from './temp-sqlite.ts';
 
 // Runs against the real server; each run gets its own database, dropped afterwards.
 const adminUrl = postgresTestUrl();
-const dbName = `lumen_test_${randomBytes(6).toString('hex')}`;
-const testUrl = (() => {
-  const url = new URL(adminUrl);
-  url.pathname = `/${dbName}`;
-  return url.toString();
-})();
-
-async function admin(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 10_000 });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
+let testUrl: string;
+let fresh: Awaited<ReturnType<typeof freshPostgresDatabase>> | undefined;
 let database: Database;
-let created = false;
 
 beforeAll(async () => {
-  await requirePostgres(adminUrl);
-  await admin(`create database ${dbName}`);
-  created = true;
+  fresh = await freshPostgresDatabase();
+  testUrl = fresh.url;
   database = await openDatabase({ kind: 'postgres', url: testUrl });
 });
 
 afterAll(async () => {
   await database?.close();
-  if (created) await admin(`drop database if exists ${dbName} with (force)`);
+  await fresh?.drop();
 });
 
 describe('Postgres', () => {
