@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Bus } from '@lumen/bus';
-import type { Config } from '@lumen/core';
+import { type Bus, currentLeaseHolder } from '@lumen/bus';
+import { type Config, WATCHER_LEASE_KEY } from '@lumen/core';
 import {
   type Database,
   LibrariesRepository,
@@ -74,6 +74,7 @@ export function createApp(deps: AppDeps): App {
     new LibrariesRepository(deps.database.db),
     new MissingFilesRepository(deps.database.db),
     reads,
+    () => currentLeaseHolder(deps.bus, WATCHER_LEASE_KEY),
   );
   const imageMetrics = createImageMetrics(metrics.registry);
   const images = createImagesService(deps, libraries, imageMetrics);

@@ -1,6 +1,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { consoleBusLogger, Lease } from '@lumen/bus';
+import { LEASES_BUCKET, WATCHER_LEASE_KEY } from '@lumen/core';
 import {
   type ImageExifInput,
   ImageExifRepository,
@@ -72,6 +74,7 @@ describe('GET/POST /libraries', () => {
       missing_confirmed_at: null,
       last_quick_scan_at: null,
       last_full_scan_at: null,
+      watched_by: null,
       counts: { photo: 0, raw: 0, video: 0, total: 0, missing: 0 },
     });
     // The watcher reads the table on its next tick: the row is what it will find.
@@ -189,6 +192,22 @@ describe('GET/POST /libraries', () => {
     expect(seenByViewer.map((l) => l.name)).toEqual(['photos', 'archive']);
     for (const library of seenByViewer) expect(library).not.toHaveProperty('root');
     expect(seenByViewer[0]).toMatchObject({ counts: { total: 4 } });
+  });
+
+  it('shows which watcher replica holds the watcher lease (watched_by), null when none does', async () => {
+    expect(((await (await get(admin)).json()) as { watched_by: unknown }[])[0]!.watched_by).toBeNull();
+    const lease = new Lease({
+      store: await t.bus.keyValue(LEASES_BUCKET),
+      key: WATCHER_LEASE_KEY,
+      holder: 'watcher-7',
+      ttlMs: 60_000,
+      logger: consoleBusLogger,
+    });
+    expect(await lease.acquire()).toBe(true);
+    const list = (await (await get(admin)).json()) as { watched_by: unknown }[];
+    expect(list.map((l) => l.watched_by)).toEqual(list.map(() => 'watcher-7'));
+    await lease.release();
+    expect(((await (await get(admin)).json()) as { watched_by: unknown }[])[0]!.watched_by).toBeNull();
   });
 
   it('shows a suspect library as suspect with its reason and missing count; an admin confirms the episode', async () => {

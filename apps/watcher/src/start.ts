@@ -1,9 +1,15 @@
 import os from 'node:os';
-import type { Bus } from '@lumen/bus';
-import { type Config, chooseScanKind, quickScanCutoffMs } from '@lumen/core';
+import { type Bus, Lease } from '@lumen/bus';
+import {
+  type Config,
+  chooseScanKind,
+  LEASES_BUCKET,
+  quickScanCutoffMs,
+  WATCHER_LEASE_KEY,
+} from '@lumen/core';
 import { type Database, ImageExifRepository, LibrariesRepository, MissingFilesRepository } from '@lumen/db';
 import { configureSharp, ExiftoolProcess } from '@lumen/media';
-import type { Logger } from '@lumen/runtime';
+import { defaultReplicaId, type Logger } from '@lumen/runtime';
 import type { Registry } from 'prom-client';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
 import { subscribeIngestRequests } from './ingest/ingest-request.subscriber.ts';
@@ -60,6 +66,10 @@ export interface WatcherHandle {
   whenIdle(): Promise<void>;
   /** The registry holding the watcher's metrics. */
   registry: Registry;
+  /** This replica's name in the watcher lease (REPLICA_ID). */
+  replicaId: string;
+  /** True while this replica holds the watcher lease (false: standing by). */
+  active(): boolean;
   /** Summaries of the scans of the last tick. */
   lastScans(): ScanSummary[];
 }
@@ -118,13 +128,38 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
   metrics.setQueueSource(() => pipeline.stats());
 
   if (config.libraries.length > 0) await libraries.upsertConfigured(config.libraries);
-  const ingestRequests = await subscribeIngestRequests({ bus, pipeline, libraries, imageExif, logger });
+  // Replicas: one holds the lease and watches everything; the others stand by (docs/operations.md).
+  const replicaId = env.REPLICA_ID ?? defaultReplicaId();
+  const lease = new Lease({
+    store: await bus.keyValue(LEASES_BUCKET),
+    key: WATCHER_LEASE_KEY,
+    holder: replicaId,
+    ttlMs: env.WATCHER_LEASE_SECONDS * 1000,
+    logger, // real time, not the test clock: leases are between processes
+  });
+  lease.keepRenewed();
+  const ingestRequests = await subscribeIngestRequests({
+    bus,
+    pipeline,
+    libraries,
+    imageExif,
+    logger,
+    active: () => lease.held(),
+  });
 
   /** Libraries Online on the previous tick: the others get a full scan when they are next Online. */
   const onlineLastTick = new Set<number>();
   let lastScans: ScanSummary[] = [];
 
+  let standingBy = false;
   const tick = async (signal: AbortSignal) => {
+    if (!(await lease.acquire())) {
+      if (!standingBy) logger.info({ replicaId }, 'another watcher holds the lease: standing by');
+      standingBy = true;
+      onlineLastTick.clear(); // when this replica takes over, every library gets a full scan first
+      return;
+    }
+    standingBy = false;
     await onPhase('probe');
     if (signal.aborted) return;
     const probed: TickContext['libraries'] = [];
@@ -236,6 +271,8 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
   let stopping: Promise<void> | undefined;
   return {
     registry: metrics.registry,
+    replicaId,
+    active: () => lease.held(),
     tickNow: () => loop.tickNow(),
     whenIdle: () => pipeline.whenIdle(),
     lastScans: () => lastScans,
@@ -246,6 +283,8 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
         const tickDone = loop.stop(STOP_GRACE_MS);
         await pipeline.stop(STOP_GRACE_MS);
         const finished = await tickDone;
+        await lease.release(); // another replica takes over at its next tick
+
         await exiftool.close().catch(() => {});
         logger.info({ ms: Date.now() - started, tickFinished: finished }, 'watcher stopped');
       })();

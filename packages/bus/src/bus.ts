@@ -9,6 +9,7 @@
  * deliveries it is published to the dead-letter subject `dlq.<subject>` with
  * the last error.
  */
+import type { KeyValueStore } from './key-value.ts';
 
 export interface Subscription {
   unsubscribe(): Promise<void>;
@@ -92,6 +93,11 @@ export interface Bus {
    * All consumers of one subject share one queue (each job goes to one of them).
    */
   consume<T>(subject: string, handler: JobHandler<T>, opts?: ConsumeOptions): Promise<Consumer>;
+  /**
+   * A key-value store shared by every process on this bus (compare-and-swap writes), for
+   * coordination such as leases. NATS: a KV bucket `<prefix>_<bucket>`; memory: this process only.
+   */
+  keyValue(bucket: string): Promise<KeyValueStore>;
   status(): BusStatus;
   close(): Promise<void>;
 }

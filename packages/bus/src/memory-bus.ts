@@ -24,6 +24,7 @@ import {
   resolveConsumeOptions,
 } from './consume-options.ts';
 import { decodeJson, encodeJson } from './json-codec.ts';
+import { assertBucketName, type KeyValueStore, memoryKeyValueStore } from './key-value.ts';
 import { assertEventSubject, assertJobSubject, assertSubjectPattern, subjectMatches } from './subjects.ts';
 import { sleep } from './timeouts.ts';
 
@@ -73,6 +74,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
   const queues = new Map<string, JobQueue>();
   const dedupSeen = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
+  const stores = new Map<string, KeyValueStore>();
   let closed = false;
 
   function assertOpen(): void {
@@ -287,6 +289,17 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
       queue.consumers.push(consumer);
       pump(queue);
       return { stop: () => stopConsumer(queue, consumer) };
+    },
+
+    async keyValue(bucket: string): Promise<KeyValueStore> {
+      assertOpen();
+      assertBucketName(bucket);
+      let store = stores.get(bucket);
+      if (!store) {
+        store = memoryKeyValueStore();
+        stores.set(bucket, store);
+      }
+      return store;
     },
 
     status(): BusStatus {

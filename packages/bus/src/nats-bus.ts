@@ -29,6 +29,7 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { type NatsConnection, nanos } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type {
@@ -49,6 +50,7 @@ import {
   resolveConsumeOptions,
 } from './consume-options.ts';
 import { decodeJson, encodeJson } from './json-codec.ts';
+import { assertBucketName, assertKey, type KeyValueStore } from './key-value.ts';
 import { assertEventSubject, assertJobSubject, assertSubjectPattern } from './subjects.ts';
 import { sleep, withTimeout } from './timeouts.ts';
 
@@ -156,6 +158,7 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
 
   let closing = false;
   const consumers = new Set<NatsJobConsumer>();
+  const stores = new Map<string, Promise<KeyValueStore>>();
   const consumerReady = new Map<string, Promise<JsConsumer>>();
 
   function assertOpen(): void {
@@ -403,6 +406,17 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
       return consumer;
     },
 
+    async keyValue(bucket: string): Promise<KeyValueStore> {
+      assertBucketName(bucket);
+      let store = stores.get(bucket);
+      if (!store) {
+        store = openKeyValue(js, `${prefix}_${bucket}`, requestTimeoutMs);
+        stores.set(bucket, store);
+        store.catch(() => stores.delete(bucket));
+      }
+      return store;
+    },
+
     status(): BusStatus {
       return { transport: 'nats', connected: connected && !closing && !nc.isClosed() };
     },
@@ -421,6 +435,7 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
 
     async deletePrefix(): Promise<void> {
       await deleteJobsStream(jsm, prefix);
+      await deleteKeyValueBuckets(jsm, prefix);
     },
   };
 }
@@ -457,6 +472,65 @@ async function deleteJobsStream(jsm: JetStreamManager, prefix: string): Promise<
   }
 }
 
+/** A KV bucket (created when missing, history 1) behind the KeyValueStore contract. */
+async function openKeyValue(js: JetStreamClient, name: string, timeoutMs: number): Promise<KeyValueStore> {
+  const kv = await new Kvm(js).create(name, { history: 1, timeout: timeoutMs });
+  /** A write refused because the key's revision moved on (or it exists, for create). */
+  const isConflict = (err: unknown) =>
+    isApiError(err, JetStreamApiCodes.StreamWrongLastSequence) ||
+    /wrong last sequence|key exists/i.test(err instanceof Error ? err.message : String(err));
+  const guarded = async (write: () => Promise<number>) => {
+    try {
+      return await write();
+    } catch (err) {
+      if (isConflict(err)) return undefined;
+      throw err;
+    }
+  };
+  return {
+    async get(key) {
+      assertKey(key);
+      const entry = await kv.get(key);
+      if (!entry || entry.operation !== 'PUT') return undefined;
+      return { value: entry.string(), revision: entry.revision };
+    },
+    create(key, value) {
+      assertKey(key);
+      return guarded(() => kv.create(key, value));
+    },
+    update(key, value, revision) {
+      assertKey(key);
+      return guarded(() => kv.update(key, value, revision));
+    },
+    async delete(key, revision) {
+      assertKey(key);
+      try {
+        await kv.delete(key, revision === undefined ? {} : { previousSeq: revision });
+        return true;
+      } catch (err) {
+        if (isConflict(err)) return false;
+        throw err;
+      }
+    },
+    async keys() {
+      const out: string[] = [];
+      for await (const key of await kv.keys()) out.push(key);
+      return out.sort();
+    },
+  };
+}
+
+/** Deletes the KV buckets of `prefix` (their streams are `KV_<prefix>_<bucket>`). */
+async function deleteKeyValueBuckets(jsm: JetStreamManager, prefix: string): Promise<void> {
+  for await (const name of jsm.streams.names()) {
+    if (name.startsWith(`KV_${prefix}_`)) {
+      await jsm.streams.delete(name).catch((err: unknown) => {
+        if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
+      });
+    }
+  }
+}
+
 /**
  * Deletes the jobs stream of `prefix` (its consumers and queued jobs go with it).
  * For tests and benchmarks that use a throw-away prefix on a shared server.
@@ -469,7 +543,9 @@ export async function deleteBusPrefix(
   assertPrefix(prefix);
   const nc: NatsConnection = await connect({ servers: splitServers(servers), timeout: timeoutMs });
   try {
-    await deleteJobsStream(await jetstreamManager(nc, { timeout: timeoutMs }), prefix);
+    const jsm = await jetstreamManager(nc, { timeout: timeoutMs });
+    await deleteJobsStream(jsm, prefix);
+    await deleteKeyValueBuckets(jsm, prefix);
   } finally {
     await withTimeout(nc.drain(), timeoutMs, 'draining the NATS connection').catch(() => nc.close());
   }

@@ -399,5 +399,31 @@ export function defineBusContract(name: string, target: BusContractTarget): void
       await expect(bus.enqueue('video.*', 1)).rejects.toThrow(/invalid job subject/);
       await expect(bus.consume('video hls', async () => {})).rejects.toThrow(/invalid job subject/);
     });
+
+    it('key-value: create once, update only at the current revision, delete, list; shared with a peer', async () => {
+      const bus = await open();
+      const peer = await openPeer(bus);
+      const bucket = `t${randomBytes(4).toString('hex')}`;
+      const kv = await bus.keyValue(bucket);
+      const other = await peer.keyValue(bucket);
+      expect(await kv.get('lease.a')).toBeUndefined();
+      const r1 = await kv.create('lease.a', 'one');
+      expect(r1).toBeGreaterThan(0);
+      expect(await other.create('lease.a', 'two')).toBeUndefined(); // exists
+      expect(await other.get('lease.a')).toEqual({ value: 'one', revision: r1 });
+      const r2 = await other.update('lease.a', 'two', r1!);
+      expect(r2).toBeGreaterThan(r1!);
+      expect(await kv.update('lease.a', 'three', r1!)).toBeUndefined(); // stale revision
+      expect(await kv.get('lease.a')).toEqual({ value: 'two', revision: r2 });
+      await kv.create('lease.b', 'b');
+      expect(await other.keys()).toEqual(['lease.a', 'lease.b']);
+      expect(await kv.delete('lease.a', r1!)).toBe(false); // stale revision
+      expect(await kv.delete('lease.a', r2!)).toBe(true);
+      expect(await other.get('lease.a')).toBeUndefined();
+      expect(await other.create('lease.a', 'again')).toBeGreaterThan(r2!); // free again after a delete
+      expect(await kv.keys()).toEqual(['lease.a', 'lease.b']);
+      await expect(bus.keyValue('bad bucket')).rejects.toThrow(/invalid key-value bucket/);
+      await expect(kv.get('bad key')).rejects.toThrow(/invalid key/);
+    });
   });
 }

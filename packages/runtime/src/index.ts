@@ -1,4 +1,5 @@
 export * from './logger.ts';
+export * from './replica-id.ts';
 export * from './secret-key.ts';
 export * from './service-http.ts';
 export * from './service-main.ts';

@@ -40,6 +40,10 @@ const LibrarySchema = z
       .openapi({ description: 'The suspect_since of the episode an admin confirmed' }),
     last_quick_scan_at: z.string().nullable(),
     last_full_scan_at: z.string().nullable(),
+    watched_by: z.string().nullable().openapi({
+      description:
+        'The watcher replica (REPLICA_ID) that holds the watcher lease and watches every library now; null when none holds it (no watcher running, or it died and the lease has not moved yet)',
+    }),
     counts: CountsSchema,
   })
   .openapi('Library');

@@ -29,6 +29,8 @@ export interface LibraryView {
   missing_confirmed_at: string | null;
   last_quick_scan_at: string | null;
   last_full_scan_at: string | null;
+  /** The watcher replica that watches it now (the holder of the watcher lease); null: none answers. */
+  watched_by: string | null;
   /** Present files by type; `missing`: files found gone, hidden and kept for the grace period. */
   counts: MediaTypeCounts & { missing: number };
 }
@@ -98,6 +100,7 @@ function toView(
   counts: MediaTypeCounts | undefined,
   missing: number,
   includeRoot: boolean,
+  watchedBy: string | null,
 ): LibraryView {
   const suspect = {
     suspectReason: row.suspect_reason,
@@ -117,6 +120,7 @@ function toView(
     missing_confirmed_at: row.missing_confirmed_at,
     last_quick_scan_at: row.last_quick_scan_at,
     last_full_scan_at: row.last_full_scan_at,
+    watched_by: watchedBy,
     counts: { ...(counts ?? NO_FILES), missing },
   };
 }
@@ -135,17 +139,26 @@ export class LibrariesService {
     private readonly libraries: LibrariesRepository,
     private readonly missingFiles: MissingFilesRepository,
     private readonly reads?: ReadCache,
+    /** The replica holding the watcher lease, if any (read from the bus's key-value store). */
+    private readonly watcherHolder: () => Promise<string | undefined> = async () => undefined,
   ) {}
 
   /** Every library by id, with its file counts (one query for all, one for the missing ones). */
   async list(opts: { includeRoot: boolean }): Promise<LibraryView[]> {
-    const [rows, counts, missing] = await Promise.all([
+    const [rows, counts, missing, holder] = await Promise.all([
       this.libraries.list(),
       this.libraries.fileCountsByLibrary(),
       this.missingFiles.countByLibrary(),
+      this.watcherHolder().catch(() => undefined),
     ]);
     return rows.map((row) =>
-      toView(row, counts.get(Number(row.id)), missing.get(Number(row.id)) ?? 0, opts.includeRoot),
+      toView(
+        row,
+        counts.get(Number(row.id)),
+        missing.get(Number(row.id)) ?? 0,
+        opts.includeRoot,
+        holder ?? null,
+      ),
     );
   }
 
@@ -186,7 +199,8 @@ export class LibrariesService {
       }
     }
     try {
-      return toView(await this.libraries.create({ name, root }), undefined, 0, true);
+      const holder = await this.watcherHolder().catch(() => undefined);
+      return toView(await this.libraries.create({ name, root }), undefined, 0, true, holder ?? null);
     } catch (err) {
       if (isUniqueViolation(err))
         throw new ProblemError('conflict', `a library named "${name}" already exists`);

@@ -23,6 +23,8 @@ export interface IngestRequestDeps {
   libraries: LibrariesRepository;
   imageExif: ImageExifRepository;
   logger: Logger;
+  /** False while this replica stands by (another holds the watcher lease). Default: always active. */
+  active?: () => boolean;
 }
 
 export interface IngestRequestSubscription {
@@ -47,6 +49,8 @@ export async function subscribeIngestRequests(deps: IngestRequestDeps): Promise<
 
   const handle = async (data: unknown): Promise<void> => {
     if (stopped) return;
+    // A standby replica leaves uploads to the one holding the lease (or to its next scan).
+    if (deps.active && !deps.active()) return;
     const parsed = safeParsePayload(subjects.mediaUploaded, data);
     if (!parsed.ok) {
       logger.warn({ err: parsed.error.message }, 'ignoring a malformed media.uploaded event');

@@ -182,6 +182,17 @@ export const envSchema = z.object({
   // Watcher (SPEC 2, 3)
   WATCH_QUICK_INTERVAL_SECONDS: numIn(0.1, 86_400).default(60),
   WATCH_FULL_INTERVAL_SECONDS: numIn(1, 30 * 86_400).default(3600),
+  /**
+   * Watcher replicas: one at a time holds the lease and watches every library; the others stand by
+   * and take over within this long after the holder dies (at once after it stops cleanly).
+   */
+  WATCHER_LEASE_SECONDS: numIn(1, 3600).default(30),
+  /** This process's name in leases and /libraries (default: host name and pid). */
+  REPLICA_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'may use letters, digits, _ . : and - (at most 128)')
+    .optional(),
   THUMB_SIZE: intIn(16, 2048).default(200),
   PREVIEW_SIZE: intIn(256, 8192).default(1440),
   INGEST_CONCURRENCY: intIn(1, 64).optional(),

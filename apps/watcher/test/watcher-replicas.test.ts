@@ -1,0 +1,110 @@
+/**
+ * Issue 15 item 3: watcher replicas. Three watchers over one database and one NATS prefix: one
+ * holds the watcher lease and ingests; the others stand by and ingest nothing. When the holder
+ * stops, another takes over at its next tick (a holder that hangs loses the lease after
+ * WATCHER_LEASE_SECONDS: packages/bus/test/lease.test.ts). Every file is ingested once per change.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createNatsBus, currentLeaseHolder, deleteBusPrefix, type NatsBus } from '@lumen/bus';
+import { type MediaIngestedEvent, parseConfig, WATCHER_LEASE_KEY } from '@lumen/core';
+import { type Database, openDatabase } from '@lumen/db';
+import { natsTestUrl, requireNats, uniqueJpeg } from '@lumen/test-support';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { start, type WatcherHandle } from '../src/start.ts';
+
+const servers = natsTestUrl();
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('watcher replicas share the work through a lease', () => {
+  it('one watches, the others stand by; a stopped holder hands over at its next tick, and nothing is ingested twice', async () => {
+    await requireNats(servers);
+    const prefix = `replicas_${randomBytes(4).toString('hex')}`;
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lumen-replicas-'));
+    const root = path.join(base, 'library');
+    fs.mkdirSync(root);
+    const write = async (rel: string) => fs.writeFileSync(path.join(root, rel), await uniqueJpeg(rel));
+    await write('a.jpg');
+    const config = parseConfig(
+      {
+        DATA_DIR: path.join(base, 'data'),
+        LIBRARIES: `main=${root}`,
+        WATCH_QUICK_INTERVAL_SECONDS: '0.2',
+        WATCHER_LEASE_SECONDS: '2',
+        LOG_LEVEL: 'silent',
+      },
+      base,
+    );
+    const database: Database = await openDatabase(config.database);
+    const observer: NatsBus = await createNatsBus({ servers, prefix, logger: pino({ level: 'silent' }) });
+    cleanups.push(async () => {
+      await observer.close();
+      await database.close();
+      await deleteBusPrefix(servers, prefix);
+      fs.rmSync(base, { recursive: true, force: true });
+    });
+    const ingested: MediaIngestedEvent[] = [];
+    await observer.subscribe<MediaIngestedEvent>('media.ingested', (e) => {
+      ingested.push(e);
+    });
+
+    const watchers = new Map<string, { handle: WatcherHandle; bus: NatsBus }>();
+    for (const id of ['w1', 'w2', 'w3']) {
+      const bus = await createNatsBus({ servers, prefix, logger: pino({ level: 'silent' }) });
+      const handle = await start({
+        config: { ...config, env: { ...config.env, REPLICA_ID: id } },
+        database,
+        bus,
+        logger: pino({ level: 'silent' }),
+        maintenance: [],
+      });
+      watchers.set(id, { handle, bus });
+      cleanups.push(async () => {
+        await handle.stop();
+        await bus.close();
+      });
+    }
+    const holder = () => currentLeaseHolder(observer, WATCHER_LEASE_KEY);
+    const active = () => [...watchers].filter(([, w]) => w.handle.active()).map(([id]) => id);
+
+    await until('a.jpg ingested', () => ingested.some((e) => e.relPath === 'a.jpg'));
+    const first = await holder();
+    expect(first).toMatch(/^w[123]$/);
+    expect(active()).toEqual([first]);
+
+    // The holder stops cleanly: it releases the lease, another takes over at its next tick.
+    const stopped = watchers.get(first!)!;
+    await stopped.handle.stop();
+    watchers.delete(first!);
+    await until('another holder', async () => {
+      const now = await holder();
+      return now !== undefined && now !== first;
+    });
+    const second = (await holder())!;
+    await write('b.jpg');
+    await until('b.jpg ingested by the new holder', () => ingested.some((e) => e.relPath === 'b.jpg'));
+    await until('one active replica', () => active().length === 1 && active()[0] === second);
+
+    // Every file was ingested once: standby replicas did nothing, the new holder's first (full)
+    // scan found a.jpg unchanged.
+    expect(ingested.map((e) => e.relPath).sort()).toEqual(['a.jpg', 'b.jpg']);
+  });
+});
