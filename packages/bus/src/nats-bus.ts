@@ -491,7 +491,7 @@ async function openKeyValue(js: JetStreamClient, name: string, timeoutMs: number
     async get(key) {
       assertKey(key);
       const entry = await kv.get(key);
-      if (!entry || entry.operation !== 'PUT') return undefined;
+      if (entry?.operation !== 'PUT') return undefined;
       return { value: entry.string(), revision: entry.revision };
     },
     create(key, value) {
