@@ -17,6 +17,7 @@ import { corsMiddleware } from './http/cors.middleware.ts';
 import { notFoundHandler, onError, validationHook } from './http/error-handlers.ts';
 import { createHttpMetrics, metricsMiddleware } from './http/metrics.middleware.ts';
 import { requestContext } from './http/request-context.middleware.ts';
+import { securityHeaders } from './http/security-headers.middleware.ts';
 import { tracingMiddleware } from './http/tracing.middleware.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerDocsRoutes } from './routes/docs.routes.ts';
@@ -97,6 +98,7 @@ export function createApp(deps: AppDeps): App {
   });
 
   app.use(tracingMiddleware());
+  app.use(securityHeaders());
   app.use(requestContext(deps.logger.child({ component: 'api' })));
   app.use(metricsMiddleware(metrics));
   const cors = corsMiddleware(deps.config.corsAllowedOrigins);
