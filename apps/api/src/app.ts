@@ -4,6 +4,7 @@ import type { Config } from '@lumen/core';
 import {
   type Database,
   LibrariesRepository,
+  LoginLockoutLiftsRepository,
   MissingFilesRepository,
   PhotosRepository,
   ReadCache,
@@ -24,6 +25,7 @@ import { registerDocsRoutes } from './routes/docs.routes.ts';
 import { registerHealthRoutes } from './routes/health.routes.ts';
 import { registerImagesRoutes } from './routes/images.routes.ts';
 import { registerLibrariesRoutes } from './routes/libraries.routes.ts';
+import { registerLoginLockoutRoutes } from './routes/login-lockouts.routes.ts';
 import { registerMeRoutes } from './routes/me.routes.ts';
 import { registerMetricsRoutes } from './routes/metrics.routes.ts';
 import { registerPhotoLibraryRoutes } from './routes/photo-library.routes.ts';
@@ -33,7 +35,7 @@ import { HealthService } from './services/health.service.ts';
 import { createImageMetrics } from './services/image-metrics.ts';
 import { createImagesService } from './services/images.service.ts';
 import { LibrariesService } from './services/libraries.service.ts';
-import { LoginRateLimiter } from './services/login-rate-limiter.ts';
+import { LoginLockout } from './services/login-lockout.service.ts';
 import { VideoService } from './services/video.service.ts';
 import { VideoStatusBoard } from './services/video-status-board.ts';
 import { VideoUrlSigner } from './services/video-url-signer.ts';
@@ -70,7 +72,9 @@ export function createApp(deps: AppDeps): App {
   const users = new UsersRepository(deps.database.db);
   const auth = new AuthService(users, secretKey, reads);
   const health = new HealthService(deps.database, deps.bus);
-  const limiter = new LoginRateLimiter({ maxFailures: deps.config.env.LOGIN_MAX_FAILURES_PER_MINUTE });
+  const lockout = new LoginLockout(new LoginLockoutLiftsRepository(deps.database.db), {
+    maxFailures: deps.config.env.LOGIN_MAX_FAILURES_PER_MINUTE,
+  });
   const libraries = new LibrariesService(
     new LibrariesRepository(deps.database.db),
     new MissingFilesRepository(deps.database.db),
@@ -107,8 +111,9 @@ export function createApp(deps: AppDeps): App {
 
   registerHealthRoutes(app, { health });
   registerMetricsRoutes(app, { registry: metrics.registry });
-  registerAuthRoutes(app, { auth, limiter });
-  registerMeRoutes(app);
+  registerAuthRoutes(app, { auth, lockout });
+  registerMeRoutes(app, { auth, lockout });
+  registerLoginLockoutRoutes(app, { lockout });
   registerLibrariesRoutes(app, { libraries });
   registerImagesRoutes(app, { images, metrics: imageMetrics });
   registerVideoRoutes(app, { video });
