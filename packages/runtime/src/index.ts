@@ -1,4 +1,5 @@
 export * from './logger.ts';
+export * from './private-files.ts';
 export * from './secret-key.ts';
 export * from './service-main.ts';
 export * from './tracing.ts';
