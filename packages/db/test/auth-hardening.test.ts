@@ -81,7 +81,9 @@ describe.each(ENGINES)('migration 0006 and its repositories on %s', (engine) => 
     expect(await at(0, 'carl', '203.0.113.7')).toEqual([2_000]);
     expect(await at(0, 'carl', '192.0.2.1')).toEqual([]);
     expect(await at(1_000, 'ann', '203.0.113.7')).toEqual([2_000]);
-    expect(await at(0, 'bob', '198.51.100.1')).toEqual([4_000]);
+    // A lift naming the address also lifts its address limit, whoever it was for.
+    expect(await at(0, 'bob', '198.51.100.1')).toEqual([3_000, 4_000]);
+    expect(await at(0, 'carl', '198.51.100.1')).toEqual([3_000]);
     const [row] = await lifts.matching(1_500, 'x', '203.0.113.7');
     expect(row).toMatchObject({ username: null, address: '203.0.113.7', lifted_by: 'admin:root' });
 

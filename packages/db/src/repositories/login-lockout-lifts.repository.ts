@@ -31,16 +31,24 @@ export class LoginLockoutLiftsRepository {
   }
 
   /**
-   * Lifts made after `sinceMs` that concern a login of `username` from `address`: those for that
-   * name (any address), that address (any name), or both. Oldest first.
+   * Lifts made after `sinceMs` that concern a login of `username` from `address`: those that cover
+   * the name at that address (for the name on any address, the address for any name, or both), and
+   * every lift that names the address (each one lifts the address limit). Oldest first.
    */
   async matching(sinceMs: number, username: string, address: string): Promise<LoginLockoutLiftRow[]> {
     return this.db
       .selectFrom('login_lockout_lifts')
       .selectAll()
       .where('lifted_at_ms', '>', sinceMs)
-      .where((eb) => eb.or([eb('username', 'is', null), eb('username', '=', username)]))
-      .where((eb) => eb.or([eb('address', 'is', null), eb('address', '=', address)]))
+      .where((eb) =>
+        eb.or([
+          eb('address', '=', address),
+          eb.and([
+            eb.or([eb('username', 'is', null), eb('username', '=', username)]),
+            eb('address', 'is', null),
+          ]),
+        ]),
+      )
       .orderBy('lifted_at_ms')
       .orderBy('id')
       .execute();
