@@ -25,6 +25,8 @@ const loginRoute = createRoute({
   path: '/login',
   tags: ['auth'],
   summary: 'Exchange a username and password for a bearer token',
+  description:
+    "A password longer than 72 bytes (UTF-8) never matches (bcrypt reads only 72). After LOGIN_MAX_FAILURES_PER_MINUTE failures for one user name from one address within a minute, that name is refused from that address with 429 and Retry-After, the right password included; an address gets five times that across all names. An admin lifts a lockout with POST /login-lockouts/lift (or `cli lockout lift`). The token carries the user's token version: a password change revokes it.",
   middleware: [
     bodyLimit({
       maxSize: LOGIN_BODY_MAX_BYTES,
