@@ -4,6 +4,7 @@ import { type Config, WATCHER_LEASE_KEY } from '@lumen/core';
 import {
   type Database,
   LibrariesRepository,
+  LoginLockoutLiftsRepository,
   MissingFilesRepository,
   PhotosRepository,
   ReadCache,
@@ -17,12 +18,14 @@ import { corsMiddleware } from './http/cors.middleware.ts';
 import { notFoundHandler, onError, validationHook } from './http/error-handlers.ts';
 import { createHttpMetrics, metricsMiddleware } from './http/metrics.middleware.ts';
 import { requestContext } from './http/request-context.middleware.ts';
+import { securityHeaders } from './http/security-headers.middleware.ts';
 import { tracingMiddleware } from './http/tracing.middleware.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerDocsRoutes } from './routes/docs.routes.ts';
 import { registerHealthRoutes } from './routes/health.routes.ts';
 import { registerImagesRoutes } from './routes/images.routes.ts';
 import { registerLibrariesRoutes } from './routes/libraries.routes.ts';
+import { registerLoginLockoutRoutes } from './routes/login-lockouts.routes.ts';
 import { registerMeRoutes } from './routes/me.routes.ts';
 import { registerMetricsRoutes } from './routes/metrics.routes.ts';
 import { registerPhotoLibraryRoutes } from './routes/photo-library.routes.ts';
@@ -32,7 +35,7 @@ import { HealthService } from './services/health.service.ts';
 import { createImageMetrics } from './services/image-metrics.ts';
 import { createImagesService } from './services/images.service.ts';
 import { LibrariesService } from './services/libraries.service.ts';
-import { LoginRateLimiter } from './services/login-rate-limiter.ts';
+import { LoginLockout } from './services/login-lockout.service.ts';
 import { VideoService } from './services/video.service.ts';
 import { VideoStatusBoard } from './services/video-status-board.ts';
 import { VideoUrlSigner } from './services/video-url-signer.ts';
@@ -69,7 +72,9 @@ export function createApp(deps: AppDeps): App {
   const users = new UsersRepository(deps.database.db);
   const auth = new AuthService(users, secretKey, reads);
   const health = new HealthService(deps.database, deps.bus);
-  const limiter = new LoginRateLimiter({ maxFailures: deps.config.env.LOGIN_MAX_FAILURES_PER_MINUTE });
+  const lockout = new LoginLockout(new LoginLockoutLiftsRepository(deps.database.db), {
+    maxFailures: deps.config.env.LOGIN_MAX_FAILURES_PER_MINUTE,
+  });
   const libraries = new LibrariesService(
     new LibrariesRepository(deps.database.db),
     new MissingFilesRepository(deps.database.db),
@@ -98,6 +103,7 @@ export function createApp(deps: AppDeps): App {
   });
 
   app.use(tracingMiddleware());
+  app.use(securityHeaders());
   app.use(requestContext(deps.logger.child({ component: 'api' })));
   app.use(metricsMiddleware(metrics));
   const cors = corsMiddleware(deps.config.corsAllowedOrigins);
@@ -106,8 +112,9 @@ export function createApp(deps: AppDeps): App {
 
   registerHealthRoutes(app, { health });
   registerMetricsRoutes(app, { registry: metrics.registry });
-  registerAuthRoutes(app, { auth, limiter });
-  registerMeRoutes(app);
+  registerAuthRoutes(app, { auth, lockout });
+  registerMeRoutes(app, { auth, lockout });
+  registerLoginLockoutRoutes(app, { lockout });
   registerLibrariesRoutes(app, { libraries });
   registerImagesRoutes(app, { images, metrics: imageMetrics });
   registerVideoRoutes(app, { video });

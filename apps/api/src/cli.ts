@@ -4,24 +4,32 @@
  *   pnpm --filter @lumen/api cli user add <name> [--admin] [--password-stdin]
  *   pnpm --filter @lumen/api cli user passwd <name> [--password-stdin]
  *   pnpm --filter @lumen/api cli user list
+ *   pnpm --filter @lumen/api cli lockout lift [--user <name>] [--address <ip>]
  *
  * The database comes from the config (DATABASE_URL, else DATA_DIR/lumen.db). The password
  * comes from stdin (--password-stdin), else LUMEN_PASSWORD, else a hidden prompt on a terminal.
  * Exit codes: 0 done, 1 refused or failed (the message names the bad value), 2 usage error.
  */
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig } from '@lumen/core';
-import { openDatabase, UsersRepository } from '@lumen/db';
+import { LoginLockoutLiftsRepository, openDatabase, UsersRepository } from '@lumen/db';
 import { PromptCancelledError, promptHidden, readPasswordFromStdin } from './cli/password-input.ts';
-import { checkUsername, UserError, UsersService } from './services/users.service.ts';
+import { LoginLockout } from './services/login-lockout.service.ts';
+import { checkUsername, USERNAME_PATTERN, UserError, UsersService } from './services/users.service.ts';
 
 const USAGE = `Usage:
   cli user add <name> [--admin] [--password-stdin]   create a user
-  cli user passwd <name> [--password-stdin]          set a user's password
+  cli user passwd <name> [--password-stdin]          set a user's password (revokes
+                                                     the user's earlier tokens)
   cli user list                                      list users
+  cli lockout lift [--user <name>] [--address <ip>]  lift a login lockout: a name on
+                                                     every address, every name at an
+                                                     address, or a name at an address
 
 The password is read from stdin with --password-stdin, else from LUMEN_PASSWORD,
-else asked for on the terminal.`;
+else asked for on the terminal. A lift reaches running api processes through the
+database (the same as POST /login-lockouts/lift).`;
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -30,8 +38,9 @@ const EXIT_USAGE = 2;
 class UsageError extends Error {}
 
 interface Args {
-  command: 'add' | 'passwd' | 'list';
+  command: 'add' | 'passwd' | 'list' | 'lockout-lift';
   username?: string;
+  address?: string;
   admin: boolean;
   passwordStdin: boolean;
 }
@@ -39,6 +48,8 @@ interface Args {
 const OPTIONS = {
   admin: { type: 'boolean' },
   'password-stdin': { type: 'boolean' },
+  user: { type: 'string' },
+  address: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -54,7 +65,11 @@ function parse(argv: string[]): Args | 'help' {
   const { values, positionals } = parseFlags(argv);
   if (values.help) return 'help';
   const [group, command, username, ...rest] = positionals;
+  if (group === 'lockout') return parseLockout(command, positionals.slice(2), values);
   if (group !== 'user') throw new UsageError(group ? `unknown command "${group}"` : 'no command given');
+  if (values.user !== undefined || values.address !== undefined) {
+    throw new UsageError('--user and --address only apply to "lockout lift"');
+  }
   const flags = { admin: values.admin ?? false, passwordStdin: values['password-stdin'] ?? false };
   if (command === 'list') {
     if (username !== undefined) throw new UsageError(`"user list" takes no argument, got "${username}"`);
@@ -70,6 +85,30 @@ function parse(argv: string[]): Args | 'help' {
   throw new UsageError(
     command ? `unknown user command "${command}"` : 'missing user command (add, passwd, list)',
   );
+}
+
+function parseLockout(
+  command: string | undefined,
+  rest: string[],
+  values: { admin?: boolean; 'password-stdin'?: boolean; user?: string; address?: string },
+): Args {
+  if (command !== 'lift') {
+    throw new UsageError(command ? `unknown lockout command "${command}"` : 'missing lockout command (lift)');
+  }
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+  if (values.admin || values['password-stdin'])
+    throw new UsageError('"lockout lift" takes --user and --address only');
+  const { user, address } = values;
+  if (user === undefined && address === undefined) {
+    throw new UsageError('"lockout lift" needs --user <name>, --address <ip> or both');
+  }
+  if (user !== undefined && !USERNAME_PATTERN.test(user)) {
+    throw new UsageError(`--user "${user}" is not a valid user name`);
+  }
+  if (address !== undefined && isIP(address) === 0) {
+    throw new UsageError(`--address "${address}" is not an IPv4 or IPv6 address`);
+  }
+  return { command: 'lockout-lift', username: user, address, admin: false, passwordStdin: false };
 }
 
 async function getPassword(args: Args, forWhom: string): Promise<string> {
@@ -88,6 +127,18 @@ async function getPassword(args: Args, forWhom: string): Promise<string> {
 async function run(args: Args, config: Config): Promise<void> {
   const database = await openDatabase(config.database);
   try {
+    if (args.command === 'lockout-lift') {
+      const lockout = new LoginLockout(new LoginLockoutLiftsRepository(database.db), {
+        maxFailures: config.env.LOGIN_MAX_FAILURES_PER_MINUTE,
+      });
+      const { lift } = await lockout.lift({ username: args.username, address: args.address }, 'cli');
+      const what = [
+        lift.username === null ? 'every user' : `user "${lift.username}"`,
+        lift.address === null ? 'on every address' : `at ${lift.address}`,
+      ].join(' ');
+      process.stdout.write(`lifted the login lockout of ${what}\n`);
+      return;
+    }
     const users = new UsersService(new UsersRepository(database.db));
     if (args.command === 'list') {
       const all = await users.list();
@@ -120,7 +171,7 @@ async function run(args: Args, config: Config): Promise<void> {
     if (!existing) throw new UserError('unknown-user', `unknown user "${username}"`);
     const password = await getPassword(args, `"${username}"`);
     await users.changePassword(username, password);
-    process.stdout.write(`changed the password of "${username}"\n`);
+    process.stdout.write(`changed the password of "${username}"; the user's earlier tokens are revoked\n`);
   } finally {
     await database.close();
   }

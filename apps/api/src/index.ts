@@ -14,6 +14,7 @@ export {
 } from './http/problem.ts';
 export { AuthService, TOKEN_TTL_SECONDS, TokenError } from './services/auth.service.ts';
 export { type HealthReport, HealthService } from './services/health.service.ts';
+export { LoginLockout } from './services/login-lockout.service.ts';
 export { type LoginGate, LoginRateLimiter } from './services/login-rate-limiter.ts';
 export {
   checkPassword,

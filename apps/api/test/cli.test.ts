@@ -122,6 +122,57 @@ describe('cli user add|passwd|list', () => {
     }
   });
 
+  it('passwd revokes the tokens a running api issued, at once', async () => {
+    const t = await startTestApi({ DATA_DIR: dataDir });
+    try {
+      const token = await t.tokenFor('bob', 'bobs password');
+      const me = () => fetch(`${t.url}/me`, { headers: { Authorization: `Bearer ${token}` } });
+      expect((await me()).status).toBe(200);
+      const run = await cli(['user', 'passwd', 'bob', '--password-stdin'], {
+        env,
+        stdin: 'bobs new password\n',
+      });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('earlier tokens are revoked');
+      const refused = await me();
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toContain('error="invalid_token"');
+      expect((await t.login('bob', 'bobs new password')).status).toBe(200);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('lockout lift reaches a running api: the locked user signs in again', async () => {
+    const t = await startTestApi({ DATA_DIR: dataDir, LOGIN_MAX_FAILURES_PER_MINUTE: '2' });
+    try {
+      for (let i = 0; i < 2; i++) expect((await t.login('alice', `guess ${i}`)).status).toBe(401);
+      expect((await t.login('alice', 'second password')).status).toBe(429);
+      const run = await cli(['lockout', 'lift', '--user', 'alice'], { env });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('lifted the login lockout of user "alice" on every address');
+      expect((await t.login('alice', 'second password')).status).toBe(200);
+
+      for (let i = 0; i < 2; i++) expect((await t.login('alice', `guess ${i}`)).status).toBe(401);
+      const byAddress = await cli(['lockout', 'lift', '--address', '127.0.0.1'], { env });
+      expect(byAddress.code).toBe(0);
+      expect(byAddress.stdout).toContain('every user at 127.0.0.1');
+      expect((await t.login('alice', 'second password')).status).toBe(200);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it.each([
+    [['lockout', 'lift'], '"lockout lift" needs --user <name>, --address <ip> or both'],
+    [['lockout', 'lift', '--address', 'example.org'], 'is not an IPv4 or IPv6 address'],
+  ])('answers lockout usage error %j with exit code 2', async (args, message) => {
+    const run = await cli(args, { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+  });
+
   it.each([
     [['user', 'frobnicate'], 'unknown user command "frobnicate"'],
     [['user', 'add'], '"user add" needs a user name'],

@@ -86,3 +86,24 @@ describe('LoginRateLimiter', () => {
     expect(limiter.failureCount('10.0.0.1', 61_000)).toBe(0);
   });
 });
+
+describe('LoginRateLimiter: peek and clearUpTo', () => {
+  it('peek answers like begin without counting', () => {
+    const limiter = new LoginRateLimiter({ maxFailures: 1 });
+    expect(limiter.peek('a', 0)).toEqual({ allowed: true, at: 0 });
+    expect(limiter.peek('a', 0)).toEqual({ allowed: true, at: 0 });
+    limiter.begin('a', 0);
+    expect(limiter.peek('a', 1_000)).toEqual({ allowed: false, retryAfterSeconds: 59 });
+  });
+
+  it('clearUpTo forgets the failures up to a time, keeps the later ones', () => {
+    const limiter = new LoginRateLimiter({ maxFailures: 5 });
+    for (const at of [0, 10, 20]) limiter.begin('a', at);
+    expect(limiter.clearUpTo('a', 10)).toBe(2);
+    expect(limiter.failureCount('a', 30)).toBe(1);
+    expect(limiter.clearUpTo('a', 10)).toBe(0);
+    expect(limiter.clearUpTo('nobody', 10)).toBe(0);
+    expect(limiter.clearUpTo('a', 20)).toBe(1);
+    expect(limiter.keys()).toEqual([]);
+  });
+});

@@ -134,8 +134,88 @@ describe('login rate limit', () => {
     const body = await problemOf(limited);
     expect(body.type).toBe('https://lumen.dev/problems/rate-limited');
 
-    // Even the right password is refused while limited: the limit is on the address.
+    // Even the right password is refused while limited: else a guess answered 200 rather than 429
+    // would tell the right one, and the limit would not slow guessing at all.
     expect((await t.login('bob', 'bobs password')).status).toBe(429);
+  });
+
+  it('locks the name at that address only: another user at the same address still signs in', async () => {
+    await t.createUser('carol', 'carols password');
+    expect((await t.login('bob', 'bobs password')).status).toBe(429);
+    expect((await t.login('carol', 'carols password')).status).toBe(200);
+  });
+
+  it('an admin sees the lock and lifts it: the right password then works, and the next guesses count again', async () => {
+    await t.createUser('root', 'root password', true);
+    const admin = { Authorization: `Bearer ${await t.tokenFor('root', 'root password')}` };
+    const locks = await fetch(`${t.url}/login-lockouts`, { headers: admin });
+    expect(locks.status).toBe(200);
+    expect(await locks.json()).toEqual([
+      { username: 'bob', address: '127.0.0.1', failures: 3, retry_after_seconds: expect.any(Number) },
+    ]);
+
+    const lift = await fetch(`${t.url}/login-lockouts/lift`, {
+      method: 'POST',
+      headers: { ...admin, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'bob' }),
+    });
+    expect(lift.status).toBe(200);
+    expect(await lift.json()).toEqual({
+      username: 'bob',
+      address: null,
+      lifted_at: expect.stringMatching(/^\d{4}-/),
+      lifted_by: 'admin:root',
+      forgotten_failures: 3,
+    });
+    expect((await t.login('bob', 'bobs password')).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await t.login('bob', `again ${i}`)).status).toBe(401);
+    expect((await t.login('bob', 'bobs password')).status).toBe(429);
+    expect(t.logs.some((l) => l.msg === 'an admin lifted a login lockout' && l.admin === 'root')).toBe(true);
+  });
+
+  it('only admins list or lift, and a lift names a user, an address or both', async () => {
+    const user = { Authorization: `Bearer ${await t.tokenFor('carol', 'carols password')}` };
+    const lift = (headers: Record<string, string>, body: unknown) =>
+      fetch(`${t.url}/login-lockouts/lift`, {
+        method: 'POST',
+        headers: { ...headers, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await lift(user, { username: 'bob' })).status).toBe(403);
+    expect((await fetch(`${t.url}/login-lockouts`, { headers: user })).status).toBe(403);
+    expect((await lift({}, { username: 'bob' })).status).toBe(401);
+    const admin = { Authorization: `Bearer ${await t.tokenFor('root', 'root password')}` };
+    for (const body of [{}, { address: 'not-an-ip' }, { username: '' }]) {
+      const res = await lift(admin, body);
+      expect(res.status).toBe(400);
+      expect((await problemOf(res)).type).toBe('https://lumen.dev/problems/validation');
+    }
+  });
+});
+
+describe('login lockout of an address', () => {
+  let t: TestApi;
+  beforeAll(async () => {
+    t = await startTestApi({ LOGIN_MAX_FAILURES_PER_MINUTE: '1' });
+    await t.createUser('dave', 'daves password');
+    await t.createUser('admin', 'admin password', true);
+  });
+  afterAll(() => t.stop());
+
+  it('caps the failures of all names from one address at five times the limit; an admin lifts it by address', async () => {
+    const admin = { Authorization: `Bearer ${await t.tokenFor('admin', 'admin password')}` };
+    for (let i = 0; i < 5; i++) expect((await t.login(`nobody-${i}`, 'guess')).status).toBe(401);
+    const limited = await t.login('dave', 'daves password');
+    expect(limited.status).toBe(429);
+    expect((await problemOf(limited)).detail).toMatch(/from this address/);
+
+    const lift = await fetch(`${t.url}/login-lockouts/lift`, {
+      method: 'POST',
+      headers: { ...admin, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ address: '127.0.0.1' }),
+    });
+    expect(lift.status).toBe(200);
+    expect((await t.login('dave', 'daves password')).status).toBe(200);
   });
 
   it('counts parallel guesses before the slow password check', async () => {

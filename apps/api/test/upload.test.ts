@@ -10,6 +10,7 @@ import {
   uploadFileName,
 } from '../src/services/upload.service.ts';
 import { CORPUS, type PhotoLibrary, startPhotoLibrary } from './photo-library-fixture.ts';
+import { imageInfo } from './sharp-for-tests.ts';
 import { problemOf } from './test-api.ts';
 
 const MAX_BYTES = 1_000_000;
@@ -300,6 +301,35 @@ describe('POST /image (upload)', () => {
     const problem = await problemOf(res);
     expect(problem.status).toBe(415);
     expect(await listing('uploads/refused')).toEqual([]);
+  });
+
+  it.each([
+    ['with library and folder first (written into the library)', 'before'],
+    ['with the file first (staged)', 'after'],
+  ])('refuses a JPEG/HTML polyglot %s: 415 scriptable-content, nothing kept', async (_label, order) => {
+    // A real JPEG with a comment segment (FF FE) right after SOI that holds HTML: sharp still decodes it.
+    const html = Buffer.from('<html><body><script>alert(document.cookie)</script></body></html>');
+    const comment = Buffer.concat([Buffer.from([0xff, 0xfe, 0, html.length + 2]), html]);
+    const polyglot = Buffer.concat([canon.subarray(0, 2), comment, canon.subarray(2)]);
+    expect((await imageInfo(polyglot)).format).toBe('jpeg');
+
+    const fields: [string, string][] = [
+      ['library', 'main'],
+      ['folder', `uploads/polyglot-${order}`],
+    ];
+    const file: [string, { bytes: Buffer; name: string }] = ['file', { bytes: polyglot, name: 'cat.jpg' }];
+    const res = await upload(order === 'before' ? [...fields, file] : [file, ...fields]);
+    const problem = await problemOf(res);
+    expect(problem.status).toBe(415);
+    expect(problem.type).toBe('https://lumen.dev/problems/scriptable-content');
+    expect(problem.errors?.[0]).toMatchObject({ in: 'body', name: 'file' });
+    expect(problem.detail).toContain('<html');
+    await fs.mkdir(path.join(lib.roots.main, `uploads/polyglot-${order}`), { recursive: true });
+    expect(await listing(`uploads/polyglot-${order}`)).toEqual([]);
+
+    // The same photo without the HTML is taken.
+    const plain = await upload([...fields, ['file', { bytes: canon, name: 'cat.jpg' }]]);
+    expect(plain.status).toBe(201);
   });
 
   it.each([

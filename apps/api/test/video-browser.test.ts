@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { chromiumTestPath, requireChromium } from '@lumen/test-support';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FILE_CONTENT_SECURITY_POLICY } from '../src/http/security-headers.middleware.ts';
 import { makeH264Aac, startVideoFixture, type VideoFixture, waitFor } from './video-fixture.ts';
 
 /**
@@ -121,9 +122,14 @@ describe('Chromium', () => {
         requests.push({ url: request.url(), authorization: request.headers().authorization });
       }
     });
+    const hlsHeaders = new Set<string>();
     page.on('response', (response) => {
       if (response.url().startsWith(f.url) && response.request().method() !== 'OPTIONS' && !response.ok()) {
         failures.push(`${response.status()} ${response.url()}`);
+      }
+      if (response.url().includes('/video/hls/')) {
+        const headers = response.headers();
+        hlsHeaders.add(`${headers['x-content-type-options']} | ${headers['content-security-policy']}`);
       }
     });
     await page.goto(`${pages.origin}/`);
@@ -151,6 +157,8 @@ describe('Chromium', () => {
     expect(hlsFiles.some((r) => /\/v0\/index\.m3u8\?exp=/.test(r.url))).toBe(true);
     expect(hlsFiles.some((r) => /\/v0\/seg[0-9]{5}\.ts\?exp=/.test(r.url))).toBe(true);
     expect(hlsFiles.every((r) => r.authorization === undefined)).toBe(true);
+    // Playlists and segments carry nosniff and the sandbox policy, and still play.
+    expect([...hlsHeaders]).toEqual([`nosniff | ${FILE_CONTENT_SECURITY_POLICY}`]);
     await page.close();
   }, 120_000);
 

@@ -1,10 +1,9 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ensureAdminUser, start as startApi } from '@lumen/api';
 import { createBus } from '@lumen/bus';
 import type { Config } from '@lumen/core';
 import { openDatabase, UsersRepository } from '@lumen/db';
-import { type Logger, loadOrCreateSecretKey } from '@lumen/runtime';
+import { type Logger, loadOrCreateSecretKey, securePrivateDirs } from '@lumen/runtime';
 import { start as startTranscoder } from '@lumen/transcoder';
 import { start as startWatcher } from '@lumen/watcher';
 import { ensureSampleLibrary } from './sample-library.ts';
@@ -20,7 +19,9 @@ export interface StandaloneHandle {
  * database and one bus (in-process unless NATS_URL is set).
  */
 export async function startStandalone(baseConfig: Config, logger: Logger): Promise<StandaloneHandle> {
-  await fs.mkdir(baseConfig.dataDir, { recursive: true });
+  // DATA_DIR and Lumen's folders in it 0700 (runService did it already for `pnpm start`; tests and
+  // embedders call this function directly).
+  await securePrivateDirs(baseConfig, logger);
   const secretKey = baseConfig.secretKey ?? (await loadOrCreateSecretKey(baseConfig.dataDir));
 
   let libraries = baseConfig.libraries;

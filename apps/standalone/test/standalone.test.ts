@@ -17,6 +17,8 @@ describe('pnpm start (standalone, first start on an empty DATA_DIR)', () => {
 
   beforeAll(async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'lumen-standalone-'));
+    // As a DATA_DIR made with a plain mkdir would be: start must narrow it.
+    await fs.chmod(dataDir, 0o755);
     // No BASE_PATH/LIBRARIES, no SECRET_KEY, no ADMIN_PASSWORD: everything is made on first start.
     server = await spawnStandalone({
       DATA_DIR: dataDir,
@@ -70,6 +72,17 @@ describe('pnpm start (standalone, first start on an empty DATA_DIR)', () => {
   it('keeps a generated SECRET_KEY in DATA_DIR', async () => {
     const key = (await fs.readFile(path.join(dataDir, 'secret.key'), 'utf8')).trim();
     expect(key).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('keeps the database, the key and its folders for its own account: 0600 files, 0700 folders', async () => {
+    const mode = async (name: string) => (await fs.stat(path.join(dataDir, name))).mode & 0o777;
+    expect(await mode('.')).toBe(0o700);
+    for (const file of ['lumen.db', 'lumen.db-wal', 'lumen.db-shm', 'secret.key']) {
+      expect({ file, mode: await mode(file) }).toEqual({ file, mode: 0o600 });
+    }
+    for (const dir of ['thumbnails', 'video', 'gifs', 'preview-clips', 'upload-staging']) {
+      expect({ dir, mode: await mode(dir) }).toEqual({ dir, mode: 0o700 });
+    }
   });
 
   it('refuses a request without a token with 401 problem+json', async () => {

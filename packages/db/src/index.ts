@@ -32,6 +32,7 @@ export {
   type NewLibrary,
   type ScanKind,
 } from './repositories/libraries.repository.ts';
+export * from './repositories/login-lockout-lifts.repository.ts';
 export * from './repositories/maintenance.repository.ts';
 export * from './repositories/memories.repository.ts';
 export * from './repositories/missing-files.repository.ts';

@@ -78,8 +78,42 @@ export async function migrateToLatest(db: Kysely<DB>, kind: DatabaseKind): Promi
   }
 }
 
+/** The database holds password hashes: owner-only (issue 11). */
+const SQLITE_FILE_MODE = 0o600;
+/** Files SQLite keeps beside the database; it creates them with the database file's mode. */
+const SQLITE_SIDE_FILES = ['', '-wal', '-shm', '-journal'];
+
+/**
+ * A new database file is created 0600 (in a folder created 0700) before SQLite opens it, and an
+ * existing one (with its -wal/-shm/-journal files) that others could read is narrowed to 0600.
+ * SQLite gives the files it creates beside the database the database file's mode.
+ */
+function makeSqliteFilePrivate(file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    fs.closeSync(fs.openSync(file, 'wx', SQLITE_FILE_MODE));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  for (const suffix of SQLITE_SIDE_FILES) {
+    const side = `${file}${suffix}`;
+    let mode: number;
+    try {
+      mode = fs.statSync(side).mode;
+    } catch {
+      continue;
+    }
+    if ((mode & 0o077) === 0) continue;
+    try {
+      fs.chmodSync(side, mode & 0o700);
+    } catch {
+      // Not ours to change (another account's file, a read-only mount): SQLite reports what matters.
+    }
+  }
+}
+
 function openSqliteFile(file: string): SQLite.Database {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') makeSqliteFilePrivate(file);
   const sqlite = new SQLite(file, { timeout: SQLITE_BUSY_TIMEOUT_MS });
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);

@@ -127,6 +127,14 @@ export interface Libraries {
   missing_confirmed_at: string | null;
 }
 
+export interface LoginLockoutLifts {
+  id: Generated<number>;
+  username: string | null;
+  address: string | null;
+  lifted_at_ms: number;
+  lifted_by: string;
+}
+
 export interface Persons {
   id: Generated<number>;
   name: string;
@@ -174,6 +182,7 @@ export interface Users {
   is_admin: Generated<number>;
   created_at: string;
   updated_at: string;
+  token_version: Generated<number>;
 }
 
 export interface DB {
@@ -183,6 +192,7 @@ export interface DB {
   image_exif: ImageExif;
   image_exif_missing: ImageExifMissing;
   libraries: Libraries;
+  login_lockout_lifts: LoginLockoutLifts;
   persons: Persons;
   photo_insights: PhotoInsights;
   tagged_photo: TaggedPhoto;

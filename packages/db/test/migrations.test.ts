@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -39,6 +40,37 @@ describe('opening SQLite', () => {
     expect(database.kind).toBe('sqlite');
   });
 
+  it('creates the database file 0600 in a folder made 0700, with its WAL files 0600 too', async () => {
+    const previous = process.umask(0o022);
+    try {
+      const database = await temp.open('private/lumen.db');
+      await database.db
+        .insertInto('app_settings')
+        .values({ key: 'k', value: 'v', updated_at: 'now' })
+        .execute();
+      const mode = (name: string) => fs.statSync(temp.file(name)).mode & 0o777;
+      expect(mode('private')).toBe(0o700);
+      expect(mode('private/lumen.db')).toBe(0o600);
+      expect(mode('private/lumen.db-wal')).toBe(0o600);
+      expect(mode('private/lumen.db-shm')).toBe(0o600);
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  it('narrows an existing database and its WAL files that others could read to 0600', async () => {
+    const first = await temp.open('wide.db');
+    await first.db.insertInto('app_settings').values({ key: 'k', value: 'v', updated_at: 'now' }).execute();
+    for (const name of ['wide.db', 'wide.db-wal', 'wide.db-shm']) fs.chmodSync(temp.file(name), 0o644);
+    const second = await temp.open('wide.db');
+    expect(await second.db.selectFrom('app_settings').select('value').executeTakeFirst()).toEqual({
+      value: 'v',
+    });
+    for (const name of ['wide.db', 'wide.db-wal', 'wide.db-shm']) {
+      expect(fs.statSync(temp.file(name)).mode & 0o777).toBe(0o600);
+    }
+  });
+
   it('runs every migration once; opening again changes nothing', async () => {
     const first = await temp.open();
     const names = Object.keys(migrationsFor('sqlite'));
@@ -70,6 +102,7 @@ describe('opening SQLite', () => {
       'image_exif_missing_library_id_dir_idx',
       'image_exif_missing_library_id_id_idx',
       'image_exif_shuffle_idx',
+      'login_lockout_lifts_lifted_at_ms_idx',
       'photo_insights_content_hash_idx',
       'tagged_photo_content_hash_tag_id_idx',
       'tagged_photo_library_id_rel_path_idx',

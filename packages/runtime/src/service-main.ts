@@ -4,6 +4,7 @@ import path from 'node:path';
 import { type Config, ConfigError, loadConfig } from '@lumen/core';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.ts';
+import { securePrivateDirs } from './private-files.ts';
 import { startTracing } from './tracing.ts';
 
 export interface Stoppable {
@@ -38,6 +39,7 @@ export async function runService(
   const tracing = endpoint ? startTracing({ endpoint, serviceName: name, logger }) : undefined;
   let handle: Stoppable;
   try {
+    await securePrivateDirs(config, logger);
     handle = await boot(config, logger);
   } catch (err) {
     logger.fatal({ err }, `${name} failed to start`);

@@ -19,6 +19,8 @@ export const problemCatalog = {
   conflict: { status: 409, title: 'Conflict' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  /** An upload whose first bytes look like HTML, SVG/XML or PDF (a browser could run it), even behind an image header. */
+  'scriptable-content': { status: 415, title: 'The file could be run as HTML or script' },
   /** No thumbnail or preview can be made of this file (its `.unsupported` sentinel exists, or decoding failed). */
   'thumbnail-unsupported': { status: 415, title: 'No thumbnail can be made of this file' },
   /** A `Range` that starts past the end of the file; the response carries `Content-Range` with `*` and the file size. */

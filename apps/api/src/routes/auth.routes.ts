@@ -7,7 +7,7 @@ import { unauthorized } from '../http/auth.middleware.ts';
 import { problemResponses } from '../http/problem.schema.ts';
 import { ProblemError } from '../http/problem.ts';
 import type { AuthService } from '../services/auth.service.ts';
-import type { LoginRateLimiter } from '../services/login-rate-limiter.ts';
+import type { LoginLockout } from '../services/login-lockout.service.ts';
 
 const LOGIN_BODY_MAX_BYTES = 16 * 1024;
 
@@ -25,6 +25,8 @@ const loginRoute = createRoute({
   path: '/login',
   tags: ['auth'],
   summary: 'Exchange a username and password for a bearer token',
+  description:
+    "A password longer than 72 bytes (UTF-8) never matches (bcrypt reads only 72). After LOGIN_MAX_FAILURES_PER_MINUTE failures for one user name from one address within a minute, that name is refused from that address with 429 and Retry-After, the right password included; an address gets five times that across all names. An admin lifts a lockout with POST /login-lockouts/lift (or `cli lockout lift`). The token carries the user's token version: a password change revokes it.",
   middleware: [
     bodyLimit({
       maxSize: LOGIN_BODY_MAX_BYTES,
@@ -44,7 +46,7 @@ const loginRoute = createRoute({
 });
 
 /** The peer address of the connection (no proxy header is trusted). */
-function clientAddress(c: Context<AppEnv>): string {
+export function clientAddress(c: Context<AppEnv>): string {
   try {
     return getConnInfo(c).remote.address ?? 'unknown';
   } catch {
@@ -52,25 +54,34 @@ function clientAddress(c: Context<AppEnv>): string {
   }
 }
 
-export function registerAuthRoutes(app: App, deps: { auth: AuthService; limiter: LoginRateLimiter }): void {
+/** 429 for a login attempt the lockout refused. */
+export function lockedOut(attempt: {
+  retryAfterSeconds: number;
+  scope: 'user-and-address' | 'address';
+}): ProblemError {
+  const what = attempt.scope === 'address' ? 'from this address' : 'for this user from this address';
+  return new ProblemError(
+    'rate-limited',
+    `too many failed logins ${what}; retry in ${attempt.retryAfterSeconds} s (an admin can lift the lockout)`,
+    { headers: { 'Retry-After': String(attempt.retryAfterSeconds) } },
+  );
+}
+
+export function registerAuthRoutes(app: App, deps: { auth: AuthService; lockout: LoginLockout }): void {
   app.openapi(loginRoute, async (c) => {
     const { username, password } = c.req.valid('json');
     const address = clientAddress(c);
-    const gate = deps.limiter.begin(address, Date.now());
-    if (!gate.allowed) {
-      c.var.logger.warn({ address }, 'login refused: too many failures');
-      throw new ProblemError(
-        'rate-limited',
-        `too many failed logins from this address; retry in ${gate.retryAfterSeconds} s`,
-        { headers: { 'Retry-After': String(gate.retryAfterSeconds) } },
-      );
+    const attempt = await deps.lockout.begin(username, address);
+    if (!attempt.allowed) {
+      c.var.logger.warn({ address, username, scope: attempt.scope }, 'login refused: too many failures');
+      throw lockedOut(attempt);
     }
     const token = await deps.auth.login(username, password);
     if (!token) {
-      c.var.logger.info({ address }, 'login failed');
+      c.var.logger.info({ address, username }, 'login failed');
       throw unauthorized('invalid username or password');
     }
-    deps.limiter.forgive(address, gate.at);
+    deps.lockout.succeeded(attempt);
     c.header('Cache-Control', 'no-store');
     return c.json({ token }, 200);
   });

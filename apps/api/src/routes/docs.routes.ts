@@ -8,6 +8,13 @@ export const API_VERSION = '0.1.0';
 const API_DESCRIPTION =
   'Self-hosted media server. Sign in with `POST /login` and send the token as `Authorization: Bearer <token>` on every other request (except /health, /metrics, /docs, /openapi.json and /asyncapi.json). Errors are `application/problem+json` with a stable `type`.';
 
+/**
+ * The page's own policy (instead of the sandbox every other answer gets): its inline stylesheet,
+ * nothing else; no scripts, no frames, no forms.
+ */
+export const DOCS_CONTENT_SECURITY_POLICY =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 const openApiRoute = createRoute({
   method: 'get',
   path: '/openapi.json',
@@ -77,6 +84,7 @@ export function registerDocsRoutes(app: App, opts: { busPrefix: string }): void 
   app.openapi(docsRoute, (c) => {
     page ??= renderApiReferencePage(doc());
     c.header('Cache-Control', 'no-cache');
+    c.header('Content-Security-Policy', DOCS_CONTENT_SECURITY_POLICY);
     return c.html(page, 200);
   });
 }

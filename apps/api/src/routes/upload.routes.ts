@@ -81,6 +81,7 @@ const uploadRoute = createRoute({
       'conflict',
       'payload-too-large',
       'unsupported-media-type',
+      'scriptable-content',
       'unavailable',
     ),
   },

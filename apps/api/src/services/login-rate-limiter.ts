@@ -1,5 +1,5 @@
 /**
- * Failed-login limiter per client address: a sliding-window log in memory.
+ * Failed-login limiter per key (see LoginLockout for the keys): a sliding-window log in memory.
  * Pure logic: the caller passes the clock.
  *
  * Race-free use: `begin()` counts the attempt as a failure before the (slow) password
@@ -31,6 +31,17 @@ export class LoginRateLimiter {
 
   /** Refuse when `maxFailures` failures happened in the last window; else count this attempt. */
   begin(key: string, now: number): LoginGate {
+    const gate = this.peek(key, now);
+    if (!gate.allowed) return gate;
+    const times = this.live(key, now);
+    times.push(now);
+    this.failures.set(key, times);
+    if (this.failures.size > this.sweepAbove) this.sweep(now);
+    return { allowed: true, at: now };
+  }
+
+  /** What `begin` would answer now, without counting anything. */
+  peek(key: string, now: number): LoginGate {
     const times = this.live(key, now);
     if (times.length >= this.maxFailures) {
       const oldest = times[0] ?? now;
@@ -39,10 +50,23 @@ export class LoginRateLimiter {
         retryAfterSeconds: Math.max(1, Math.ceil((oldest + this.windowMs - now) / 1000)),
       };
     }
-    times.push(now);
-    this.failures.set(key, times);
-    if (this.failures.size > this.sweepAbove) this.sweep(now);
     return { allowed: true, at: now };
+  }
+
+  /** Forget the failures of `key` counted at or before `upTo` (a lifted lockout); returns how many. */
+  clearUpTo(key: string, upTo: number): number {
+    const times = this.failures.get(key);
+    if (!times) return 0;
+    let cleared = 0;
+    while (cleared < times.length && (times[cleared] ?? 0) <= upTo) cleared++;
+    times.splice(0, cleared);
+    if (times.length === 0) this.failures.delete(key);
+    return cleared;
+  }
+
+  /** The keys with failures (some may have left the window). */
+  keys(): string[] {
+    return [...this.failures.keys()];
   }
 
   /** The attempt begun at `at` succeeded: it is not a failure. */

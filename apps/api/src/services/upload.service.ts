@@ -13,6 +13,8 @@ import {
   PathError,
   parsePayload,
   resolveInsideRoot,
+  SCRIPTABLE_SNIFF_BYTES,
+  sniffScriptable,
   subjects,
   validateRelPath,
 } from '@lumen/core';
@@ -306,9 +308,12 @@ export class UploadService {
       for await (const chunk of reader.readBody()) {
         size += chunk.length;
         if (size > this.deps.maxBytes) throw this.tooLarge();
-        if (classification === undefined) {
-          header = Buffer.concat([header, chunk.subarray(0, MAGIC_HEADER_BYTES - header.length)]);
-          if (header.length >= MAGIC_HEADER_BYTES) classification = this.checkType(sentName, header);
+        if (header.length < SCRIPTABLE_SNIFF_BYTES) {
+          header = Buffer.concat([header, chunk.subarray(0, SCRIPTABLE_SNIFF_BYTES - header.length)]);
+          if (header.length >= SCRIPTABLE_SNIFF_BYTES) refuseScriptable(sentName, header);
+        }
+        if (classification === undefined && header.length >= MAGIC_HEADER_BYTES) {
+          classification = this.checkType(sentName, header);
         }
         try {
           await handle.write(chunk);
@@ -316,6 +321,7 @@ export class UploadService {
           throw writeProblem(err, 'the upload');
         }
       }
+      if (header.length < SCRIPTABLE_SNIFF_BYTES) refuseScriptable(sentName, header);
       classification ??= this.checkType(sentName, header);
       await handle.sync().catch(() => {});
     } catch (err) {
@@ -433,6 +439,19 @@ export async function publishWithoutClobber(tempPath: string, dir: string, name:
     return candidate;
   }
   throw new ProblemError('conflict', `no free name for "${name}" after ${MAX_NAME_ATTEMPTS} attempts`);
+}
+
+/**
+ * 415 `scriptable-content` when the first bytes look like HTML, SVG/XML or PDF, even behind a valid
+ * image header (a JPEG/HTML polyglot): see sniffScriptable in @lumen/core.
+ */
+function refuseScriptable(name: string, head: Buffer): void {
+  const verdict = sniffScriptable(head);
+  if (!verdict.scriptable) return;
+  const message = `its first bytes hold "${verdict.pattern}" at byte ${verdict.offset}, which a browser could run as HTML or script`;
+  throw new ProblemError('scriptable-content', `"${name}" is refused: ${message}`, {
+    errors: [{ in: 'body', name: 'file', message }],
+  });
 }
 
 /** A failed write as a problem: 507-like conditions and I/O errors are 503 (retry later), 403 for permissions. */

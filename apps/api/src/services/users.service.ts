@@ -64,10 +64,17 @@ export function hashPassword(password: string): Promise<string> {
   return hash(password, BCRYPT_COST);
 }
 
-/** False (never a throw) for a malformed stored hash. */
+/**
+ * False (never a throw) for a malformed stored hash, and for a password longer than
+ * MAX_PASSWORD_BYTES: bcrypt reads only the first 72 bytes, so `<the 72 right bytes>WRONG-SUFFIX`
+ * would otherwise match. No stored password can be longer (checkPassword refuses them), and the
+ * comparison still runs (on an empty password) so the answer takes as long.
+ */
 export async function verifyPassword(password: string, passwordHash: string): Promise<boolean> {
+  const tooLong = Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES;
   try {
-    return await verify(password, passwordHash);
+    const matches = await verify(tooLong ? '' : password, passwordHash);
+    return matches && !tooLong;
   } catch {
     return false;
   }

@@ -3,8 +3,8 @@ import type { DB, Users } from '../schema.generated.ts';
 
 export type UserRow = Selectable<Users>;
 export type NewUser = Insertable<Users>;
-/** A user as listed: everything except the password hash. */
-export type UserSummary = Omit<UserRow, 'password_hash'>;
+/** A user as listed: everything except the password hash and the token version. */
+export type UserSummary = Omit<UserRow, 'password_hash' | 'token_version'>;
 
 export interface CreateUserInput {
   username: string;
@@ -42,11 +42,18 @@ export class UsersRepository {
       .executeTakeFirstOrThrow();
   }
 
-  /** Returns false when no user has that id. */
+  /**
+   * Set a new password hash and increment `token_version` in the same statement, so every token
+   * issued before no longer matches. Returns false when no user has that id.
+   */
   async updatePassword(id: number, passwordHash: string): Promise<boolean> {
     const result = await this.db
       .updateTable('users')
-      .set({ password_hash: passwordHash, updated_at: new Date().toISOString() })
+      .set((eb) => ({
+        password_hash: passwordHash,
+        updated_at: new Date().toISOString(),
+        token_version: eb('token_version', '+', 1),
+      }))
       .where('id', '=', id)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
