@@ -13,8 +13,9 @@ import {
   PathError,
   parsePayload,
   resolveInsideRoot,
+  servableName,
   subjects,
-  validateRelPath,
+  uploadTempName,
 } from '@lumen/core';
 import type { LibraryRow } from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
@@ -105,10 +106,9 @@ export function uploadFileName(sent: string | undefined): string {
     .trim();
   if (base === '' || base === '.' || base === '..') throw invalid('file', 'the file name is empty');
   if (base.startsWith('.')) throw invalid('file', `"${base}" is a hidden file name (starts with ".")`);
-  const checked = validateRelPath(base);
-  if (!checked.ok || checked.relPath !== base) {
-    throw invalid('file', `the file name ${checked.ok ? 'is not a plain name' : checked.reason}`);
-  }
+  // The rule the watcher lists by: a name it would skip is refused here.
+  const checked = servableName(base);
+  if (!checked.ok) throw invalid('file', `the file name ${checked.reason}`);
   return base;
 }
 
@@ -292,7 +292,7 @@ export class UploadService {
   ): Promise<ReceivedFile> {
     const folder = dir ?? this.deps.stagingDir;
     if (dir === undefined) await fs.mkdir(folder, { recursive: true });
-    const tempPath = path.join(folder, `.upload-${randomBytes(8).toString('hex')}.part`);
+    const tempPath = path.join(folder, uploadTempName(randomBytes(8).toString('hex')));
     let handle: fs.FileHandle;
     try {
       handle = await fs.open(tempPath, 'wx', 0o644);
@@ -350,7 +350,7 @@ export class UploadService {
 
   /** A staged file copied next to its destination (still under a temporary name). */
   private async moveIntoTarget(file: ReceivedFile, target: Target): Promise<ReceivedFile> {
-    const tempPath = path.join(target.realDir, `.upload-${randomBytes(8).toString('hex')}.part`);
+    const tempPath = path.join(target.realDir, uploadTempName(randomBytes(8).toString('hex')));
     try {
       await fs.copyFile(file.tempPath, tempPath, fsConstants.COPYFILE_EXCL);
     } catch (err) {

@@ -10,6 +10,7 @@ import {
   type MissingBrakeThresholds,
   massDisappearance,
   type SuspectState,
+  servableRelPath,
 } from '@lumen/core';
 import {
   type Database,
@@ -206,12 +207,32 @@ export async function runMissingFileScan(opts: MissingFileScanOptions): Promise<
     missingPage = await missingFiles.page(library.id, 0, opts.pageSize);
   }
 
+  const stated = [...page, ...missingPage];
   const stats = await statAll(
-    [...page, ...missingPage].map((row) => path.join(library.root, row.rel_path)),
+    stated.map((row) => path.join(library.root, row.rel_path)),
     fs,
     timeoutMs,
     concurrency,
   );
+  // Scans skip files whose path the api cannot serve (servableRelPath); a row of one, written before
+  // that rule, is gone as far as Lumen goes: marked missing like a deleted file's, never revived.
+  const unservable: string[] = [];
+  for (let i = 0; i < stats.length; i++) {
+    if (stats[i]?.kind === 'present' && !servableRelPath(stated[i]!.rel_path).ok) {
+      stats[i] = { kind: 'missing' };
+      unservable.push(stated[i]!.rel_path);
+    }
+  }
+  if (unservable.length > 0) {
+    logger.warn(
+      {
+        libraryId: library.id,
+        rows: unservable.length,
+        paths: unservable.slice(0, LOGGED_PATHS).map((p) => JSON.stringify(p)),
+      },
+      'rows whose path the api cannot serve count as missing',
+    );
+  }
   const presentStats = stats.slice(0, page.length);
   const missingStats = stats.slice(page.length);
   const countError = (code: string) => {
