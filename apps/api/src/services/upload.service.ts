@@ -16,6 +16,7 @@ import {
   servableName,
   subjects,
   uploadTempName,
+  withTimeout,
 } from '@lumen/core';
 import type { LibraryRow } from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
@@ -371,7 +372,11 @@ export class UploadService {
         relPath,
         at: new Date().toISOString(),
       });
-      await withTimeout(this.deps.bus.publish(subjects.mediaUploaded, event), PUBLISH_TIMEOUT_MS);
+      await withTimeout(
+        this.deps.bus.publish(subjects.mediaUploaded, event),
+        PUBLISH_TIMEOUT_MS,
+        'publishing media.uploaded',
+      );
       return 'requested';
     } catch (err) {
       this.deps.logger.warn(
@@ -450,12 +455,4 @@ function writeProblem(err: unknown, what: string): ProblemError {
 /** Read and drop the rest of a refused body (bounded), so the client reads the answer instead of a reset. */
 async function drain(reader: MultipartReader): Promise<void> {
   await reader.drain(DRAIN_MAX_BYTES, DRAIN_MAX_MS);
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

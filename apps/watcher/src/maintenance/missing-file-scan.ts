@@ -11,6 +11,8 @@ import {
   massDisappearance,
   type SuspectState,
   servableRelPath,
+  TimeoutError,
+  withTimeout,
 } from '@lumen/core';
 import {
   type Database,
@@ -474,7 +476,7 @@ async function listFolder(
   timeoutMs: number,
 ): Promise<'empty' | 'visible' | 'absent'> {
   try {
-    const entries = await withTimeout(fs.readdir(folder), timeoutMs);
+    const entries = await withTimeout(fs.readdir(folder), timeoutMs, 'readdir');
     return listsNoVisibleEntry(entries) ? 'empty' : 'visible';
   } catch (err) {
     const code = errorCode(err);
@@ -521,8 +523,8 @@ async function checkRoot(
   timeoutMs: number,
 ): Promise<string | undefined> {
   try {
-    await withTimeout(fs.lstat(root), timeoutMs);
-    const entries = await withTimeout(fs.readdir(root), timeoutMs);
+    await withTimeout(fs.lstat(root), timeoutMs, 'lstat of the root');
+    const entries = await withTimeout(fs.readdir(root), timeoutMs, 'readdir of the root');
     if (listsNoVisibleEntry(entries))
       return 'the library root lists no files, only hidden ones (not mounted?)';
     if (markerFile !== undefined && !entries.includes(markerFile)) {
@@ -562,7 +564,7 @@ async function statAll(
 
 async function statOne(file: string, fs: MissingScanFs, timeoutMs: number): Promise<StatOutcome> {
   try {
-    await withTimeout(fs.lstat(file), timeoutMs);
+    await withTimeout(fs.lstat(file), timeoutMs, 'lstat');
     return { kind: 'present' };
   } catch (err) {
     const code = errorCode(err);
@@ -575,18 +577,4 @@ function errorCode(err: unknown): string {
   if (err instanceof TimeoutError) return TIMEOUT_CODE;
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : 'UNKNOWN';
-}
-
-class TimeoutError extends Error {}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
