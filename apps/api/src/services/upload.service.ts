@@ -148,8 +148,8 @@ export class UploadService {
   constructor(private readonly deps: UploadServiceDeps) {}
 
   async upload(request: Request, params: { library?: string; folder?: string }): Promise<UploadResult> {
-    const boundary = multipartBoundary(request.headers.get('content-type'));
-    if (!boundary) {
+    const contentType = request.headers.get('content-type');
+    if (!contentType || !multipartBoundary(contentType)) {
       throw new ProblemError(
         'unsupported-media-type',
         'send the upload as multipart/form-data (fields: file, library, folder)',
@@ -166,7 +166,10 @@ export class UploadService {
     }
     if (!request.body) throw invalid('file', 'the request has no body');
 
-    const reader = new MultipartReader(request.body, boundary, { maxParts: MAX_PARTS });
+    const reader = new MultipartReader(request.body, contentType, {
+      maxParts: MAX_PARTS,
+      maxFieldBytes: MAX_FIELD_BYTES,
+    });
     const fields: { library?: string; folder?: string } = { ...params };
     let target: Target | undefined;
     let received: ReceivedFile | undefined;
