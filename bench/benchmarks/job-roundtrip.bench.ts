@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type Bus, createMemoryBus, createNatsBus, deleteBusPrefix } from '@lumen/bus';
+import { withTimeout } from '@lumen/core';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { type BenchContext, type Benchmark, type BenchRow, row } from '../benchmark.ts';
 import { median, percentile } from '../stats.ts';
@@ -62,14 +63,6 @@ async function inWindow(count: number, worker: (i: number) => Promise<void>): Pr
   await Promise.all(Array.from({ length: Math.min(WINDOW, count) }, lane));
 }
 
-function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out`)), TIMEOUT_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** enqueue -> handler -> ack on a Bus; a round trip ends when the ack is done. */
 function busTransport(bus: Bus): Transport {
   return {
@@ -102,7 +95,7 @@ function busTransport(bus: Bus): Transport {
             acked = resolve;
           });
           await bus.enqueue(seqSubject, PAYLOAD);
-          await withTimeout(ack, 'a job round trip');
+          await withTimeout(ack, TIMEOUT_MS, 'a job round trip');
         },
         async many(count) {
           done = 0;
@@ -111,7 +104,7 @@ function busTransport(bus: Bus): Transport {
             allDone = resolve;
           });
           await inWindow(count, (i) => bus.enqueue(manySubject, { ...PAYLOAD, i }));
-          await withTimeout(finished, `${count} jobs`);
+          await withTimeout(finished, TIMEOUT_MS, `${count} jobs`);
         },
       };
     },

@@ -2,9 +2,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { type AppDeps, createApp } from './app.ts';
+import { startUploadStagingSweep, uploadStagingDir } from './services/upload-staging-sweep.ts';
 import { VideoStatusBoard } from './services/video-status-board.ts';
 
-export type ApiDeps = AppDeps;
+export interface ApiDeps extends AppDeps {
+  /** The clock that ages upload leftovers in the staging folder (default Date.now; tests move it). */
+  now?: () => number;
+}
 
 export interface ApiHandle {
   /** Base URL to reach the server, e.g. `http://127.0.0.1:8088` (a wildcard bind is shown as loopback). */
@@ -34,6 +38,12 @@ export async function start(deps: ApiDeps): Promise<ApiHandle> {
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const { host, port: wantedPort } = deps.config.bind;
 
+  // Uploads that died with an earlier process (SIGKILL, crash) left their staged files behind.
+  const stagingSweep = await startUploadStagingSweep({
+    dir: uploadStagingDir(deps.config.dataDir),
+    logger,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
   await videoStatus.subscribe(deps.bus, logger);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -46,6 +56,7 @@ export async function start(deps: ApiDeps): Promise<ApiHandle> {
       });
     });
   } catch (err) {
+    stagingSweep.stop();
     await videoStatus.stop();
     throw err;
   }
@@ -62,6 +73,7 @@ export async function start(deps: ApiDeps): Promise<ApiHandle> {
     server,
     stop() {
       stopping ??= new Promise<void>((resolve, reject) => {
+        stagingSweep.stop();
         void videoStatus.stop();
         const grace = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS);
         grace.unref();

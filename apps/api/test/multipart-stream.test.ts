@@ -1,13 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  MultipartError,
-  MultipartReader,
-  multipartBoundary,
-  parseHeaderParams,
-} from '../src/http/multipart-stream.ts';
+import { MultipartError, MultipartReader, multipartBoundary } from '../src/http/multipart-stream.ts';
 
 const BOUNDARY = '----LumenBoundary7MA4YWxkTrZu0gW';
+const typeOf = (boundary: string) => `multipart/form-data; boundary=${boundary}`;
 
 interface Part {
   name: string;
@@ -51,7 +47,7 @@ async function readAll(
   stream: ReadableStream<Uint8Array>,
   boundary = BOUNDARY,
 ): Promise<{ name: string; filename: string | undefined; contentType: string | undefined; body: Buffer }[]> {
-  const reader = new MultipartReader(stream, boundary);
+  const reader = new MultipartReader(stream, typeOf(boundary));
   const out = [];
   for (let part = await reader.nextPart(); part; part = await reader.nextPart()) {
     const chunks: Buffer[] = [];
@@ -59,7 +55,7 @@ async function readAll(
     out.push({
       name: part.name,
       filename: part.filename,
-      contentType: part.contentType,
+      contentType: part.filename === undefined ? undefined : part.contentType,
       body: Buffer.concat(chunks),
     });
   }
@@ -80,7 +76,7 @@ const PARTS: Part[] = [
   { name: 'folder', body: Buffer.from('2024/été') },
   { name: 'empty', body: Buffer.alloc(0) },
   { name: 'file', filename: 'IMG 0001.jpg', contentType: 'image/jpeg', body: file },
-  { name: 'tricky', filename: 'tricky.bin', body: tricky },
+  { name: 'tricky', filename: 'tricky.bin', contentType: 'application/octet-stream', body: tricky },
 ];
 
 describe('MultipartReader', () => {
@@ -109,7 +105,7 @@ describe('MultipartReader', () => {
   });
 
   it('skips a part that is not read, and reads text fields', async () => {
-    const reader = new MultipartReader(streamOf(encode(PARTS), [999]), BOUNDARY);
+    const reader = new MultipartReader(streamOf(encode(PARTS), [999]), typeOf(BOUNDARY));
     const names: string[] = [];
     let folder = '';
     for (let part = await reader.nextPart(); part; part = await reader.nextPart()) {
@@ -120,10 +116,10 @@ describe('MultipartReader', () => {
     expect(folder).toBe('2024/été');
   });
 
-  it('accepts a preamble, transport padding after a boundary and an epilogue', async () => {
+  it('accepts a preamble and an epilogue', async () => {
     const body = Buffer.concat([
       Buffer.from('This is a preamble.\r\n'),
-      Buffer.from(`--${BOUNDARY}  \t\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n`),
+      Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n`),
       Buffer.from(`--${BOUNDARY}--  \r\nepilogue`),
     ]);
     const result = await readAll(streamOf(body, [5]));
@@ -133,47 +129,70 @@ describe('MultipartReader', () => {
   });
 
   it.each([
-    ['no boundary at all', 'just some text', /no multipart boundary/],
+    ['no boundary at all', 'just some text'],
+    ['no closing boundary', `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\nabc`],
+    ['headers cut off', `--${BOUNDARY}\r\nContent-Disposition: form-data; na`],
     [
-      'no closing boundary',
-      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\nabc`,
-      /ends inside a part/,
+      'a file cut off',
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="f"; filename="a.jpg"\r\n\r\n${'x'.repeat(5000)}`,
     ],
-    ['headers cut off', `--${BOUNDARY}\r\nContent-Disposition: form-data; na`, /ends inside part headers/],
-    ['no Content-Disposition', `--${BOUNDARY}\r\nX: y\r\n\r\nabc\r\n--${BOUNDARY}--`, /Content-Disposition/],
-    ['no name', `--${BOUNDARY}\r\nContent-Disposition: form-data\r\n\r\nabc\r\n--${BOUNDARY}--`, /no name/],
-    ['garbage after a boundary', `--${BOUNDARY}xyz\r\n`, /not followed by a line break/],
-    ['body ends after a boundary', `--${BOUNDARY}`, /ends right after a boundary/],
-    [
-      'a header line without a colon',
-      `--${BOUNDARY}\r\nnot a header\r\n\r\nx\r\n--${BOUNDARY}--`,
-      /has no name/,
-    ],
-  ])('rejects %s', async (_label, text, message) => {
-    await expect(readAll(streamOf(Buffer.from(text), [3]))).rejects.toThrow(message);
+    ['body ends after a boundary', `--${BOUNDARY}`],
+  ])('rejects %s with a MultipartError', async (_label, text) => {
     await expect(readAll(streamOf(Buffer.from(text), [3]))).rejects.toBeInstanceOf(MultipartError);
+  });
+
+  it('skips parts that are not form-data', async () => {
+    const text = `--${BOUNDARY}\r\nX: y\r\n\r\nabc\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n--${BOUNDARY}--`;
+    expect((await readAll(streamOf(Buffer.from(text), [3]))).map((p) => p.name)).toEqual(['a']);
+  });
+
+  it('reads file names as UTF-8, plain or RFC 5987, and keeps the path a client sent', async () => {
+    const head = (disposition: string) =>
+      Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="f"; ${disposition}\r\n\r\nx\r\n`);
+    const body = Buffer.concat([
+      head('filename="été 📷.jpg"'),
+      head(`filename="fallback.jpg"; filename*=UTF-8''na%C3%AFve%20photo.jpg`),
+      head('filename="C:\\Users\\me\\x.jpg"'),
+      head('filename="tab\there.jpg"'),
+      Buffer.from(`--${BOUNDARY}--\r\n`),
+    ]);
+    expect((await readAll(streamOf(body, [7]))).map((p) => p.filename)).toEqual([
+      'été 📷.jpg',
+      'naïve photo.jpg',
+      'C:\\Users\\me\\x.jpg',
+      'tab\there.jpg',
+    ]);
   });
 
   it('limits header size, part count and field length', async () => {
     const longHeader = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\nX: ${'y'.repeat(20_000)}\r\n\r\nx\r\n--${BOUNDARY}--`;
-    await expect(readAll(streamOf(Buffer.from(longHeader), [1000]))).rejects.toThrow(
-      /longer than 16384 bytes/,
-    );
+    await expect(readAll(streamOf(Buffer.from(longHeader), [1000]))).rejects.toBeInstanceOf(MultipartError);
 
     const many = encode(Array.from({ length: 5 }, (_, i) => ({ name: `f${i}`, body: Buffer.from('x') })));
-    const reader = new MultipartReader(streamOf(many, [100]), BOUNDARY, { maxParts: 3 });
+    const reader = new MultipartReader(streamOf(many, [100]), typeOf(BOUNDARY), { maxParts: 3 });
     await expect(
       (async () => {
         while (await reader.nextPart()) {}
       })(),
     ).rejects.toThrow(/more than 3 parts/);
+    const exactly = new MultipartReader(streamOf(many, [100]), typeOf(BOUNDARY), { maxParts: 5 });
+    let parts = 0;
+    while (await exactly.nextPart()) parts++;
+    expect(parts).toBe(5);
 
     const field = new MultipartReader(
       streamOf(encode([{ name: 'a', body: Buffer.alloc(100, 0x61) }]), [10]),
-      BOUNDARY,
+      typeOf(BOUNDARY),
     );
     await field.nextPart();
     await expect(field.readText(99)).rejects.toThrow(/longer than 99 bytes/);
+    const capped = new MultipartReader(
+      streamOf(encode([{ name: 'a', body: Buffer.alloc(100, 0x61) }]), [10]),
+      typeOf(BOUNDARY),
+      { maxFieldBytes: 50 },
+    );
+    await capped.nextPart();
+    await expect(capped.readText(1000)).rejects.toThrow(/longer than 50 bytes/);
   });
 
   it('drains the rest of a body it stops reading, within its limits', async () => {
@@ -184,7 +203,7 @@ describe('MultipartReader', () => {
         controller.enqueue(new Uint8Array(1000));
       },
     });
-    const reader = new MultipartReader(endless, BOUNDARY);
+    const reader = new MultipartReader(endless, typeOf(BOUNDARY));
     const started = Date.now();
     await reader.drain(50_000, 5_000);
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -207,25 +226,5 @@ describe('multipartBoundary', () => {
     ['multipart/form-data; boundary=a\u0001b', undefined],
   ])('%s -> %s', (header, boundary) => {
     expect(multipartBoundary(header)).toBe(boundary);
-  });
-});
-
-describe('parseHeaderParams', () => {
-  it.each([
-    ['form-data; name="file"; filename="a b.jpg"', { name: 'file', filename: 'a b.jpg' }],
-    ['form-data; name=file; filename=plain.jpg', { name: 'file', filename: 'plain.jpg' }],
-    ['form-data; name="q"; filename="say \\"hi\\".jpg"', { name: 'q', filename: 'say "hi".jpg' }],
-    [
-      `form-data; name="f"; filename="fallback.jpg"; filename*=UTF-8''na%C3%AFve%20photo.jpg`,
-      { name: 'f', filename: 'naïve photo.jpg' },
-    ],
-    ['form-data; name="a;b"', { name: 'a;b' }],
-    ['form-data; name="f"; filename="C:\\Users\\me\\x.jpg"', { name: 'f', filename: 'C:\\Users\\me\\x.jpg' }],
-    ['form-data; name="f"; filename="back\\\\slash.jpg"', { name: 'f', filename: 'back\\slash.jpg' }],
-    ['form-data; NAME="upper"', { name: 'upper' }],
-    ['form-data', {}],
-    ["form-data; filename*=UTF-8''%E0%A4%A", {}],
-  ])('%s', (header, params) => {
-    expect(parseHeaderParams(header)).toEqual(params);
   });
 });

@@ -7,7 +7,7 @@ import { type MediaIngestedEvent, parseConfig } from '@lumen/core';
 import { type Database, openDatabase, UsersRepository } from '@lumen/db';
 import { uniqueJpeg } from '@lumen/test-support';
 import { start as startWatcher, type TickPhase, type WatcherHandle } from '@lumen/watcher';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 
 /**
  * The watcher loop and the api in one process, over real folders, a real SQLite file and the
@@ -20,6 +20,8 @@ export interface LibraryWorld {
   database: Database;
   watcher: WatcherHandle;
   url: string;
+  /** The admin's `Authorization` header (for requests the helpers below do not make). */
+  authHeaders: Record<string, string>;
   /** Every media.ingested event, in order. */
   ingested: MediaIngestedEvent[];
   /** Run `action` once, at `phase` of a coming tick (the tick waits for it). */
@@ -54,6 +56,8 @@ export async function startLibraryWorld(opts: {
   /** Library name -> files to create in it (relative paths). */
   libraries: Record<string, string[]>;
   env?: Record<string, string>;
+  /** Where the watcher and the api log (silent unless TEST_LOG_LEVEL is set). */
+  logger?: Logger;
 }): Promise<LibraryWorld> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lumen-world-'));
   const roots: Record<string, string> = {};
@@ -83,7 +87,7 @@ export async function startLibraryWorld(opts: {
   await bus.subscribe<MediaIngestedEvent>('media.ingested', (e) => {
     ingested.push(e);
   });
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const hooks: { phase: TickPhase; action: () => void | Promise<void> }[] = [];
   let clockOffset = 0;
   const watcher = await startWatcher({
@@ -149,6 +153,7 @@ export async function startLibraryWorld(opts: {
     database,
     watcher,
     url: api.url,
+    authHeaders: headers,
     ingested,
     at(phase, action) {
       hooks.push({ phase, action });

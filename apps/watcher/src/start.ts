@@ -44,8 +44,8 @@ export interface WatcherDeps {
    */
   previewQueueLimit?: number;
   /**
-   * The clock of `missing_since` and the grace period (default Date.now). Tests move it past
-   * MISSING_GRACE_SECONDS instead of waiting a week.
+   * The clock of `missing_since` and the grace period, and of the age of upload leftovers (default
+   * Date.now). Tests move it past MISSING_GRACE_SECONDS instead of waiting a week.
    */
   now?: () => number;
   /**
@@ -213,6 +213,7 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
           metrics,
           signal,
           onDirectory: () => onPhase('scan:directory'),
+          ...(deps.now ? { now: deps.now } : {}),
         });
         scans.push(summary);
         if (summary.completed) {

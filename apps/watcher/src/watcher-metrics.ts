@@ -13,6 +13,10 @@ export interface WatcherMetrics {
   previewsDeferred: Counter<string>;
   /** Wall time of the last scan including its ingest. Labels: library, kind. */
   scanSeconds: Gauge<'library' | 'kind'>;
+  /** Files scans left alone because the api could not serve their paths. Labels: library, reason (a path.* code). */
+  namesSkipped: Counter<'library' | 'reason'>;
+  /** Upload temporary files older than an hour that scans removed. Labels: library. */
+  uploadLeftoversRemoved: Counter<'library'>;
   /** Files per second of the last scan. Labels: library, kind. */
   scanFilesPerSecond: Gauge<'library' | 'kind'>;
   /** Time to ingest one file (thumbnail lane). */
@@ -60,6 +64,18 @@ export function createWatcherMetrics(registry: Registry = new Registry()): Watch
     previewsDeferred: new Counter({
       name: 'lumen_watcher_previews_deferred_total',
       help: 'Previews that did not fit in the preview queue; queued later from the database backlog',
+      registers,
+    }),
+    namesSkipped: new Counter({
+      name: 'lumen_watcher_names_skipped_total',
+      help: 'Files scans skipped because the api could not serve their path, by reason',
+      labelNames: ['library', 'reason'],
+      registers,
+    }),
+    uploadLeftoversRemoved: new Counter({
+      name: 'lumen_watcher_upload_leftovers_removed_total',
+      help: 'Upload temporary files (.upload-*.part) older than an hour removed by scans',
+      labelNames: ['library'],
       registers,
     }),
     scanSeconds: new Gauge({

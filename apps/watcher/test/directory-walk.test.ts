@@ -66,6 +66,31 @@ describe('walkDirectories', () => {
     expect(top?.type === 'dir' && top.dirMtimeMs).toBeCloseTo(fs.statSync(root).mtimeMs, 0);
   });
 
+  it('reports names that are not UTF-8 without opening them, and upload temporary files apart', async () => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lumen-walk-names-'));
+    const latin1 = Buffer.concat([Buffer.from(`${base}/caf`), Buffer.from([0xe9]), Buffer.from('.jpg')]);
+    fs.writeFileSync(latin1, 'x');
+    const rawDir = Buffer.concat([Buffer.from(`${base}/raw`), Buffer.from([0xff])]);
+    fs.mkdirSync(rawDir);
+    fs.writeFileSync(Buffer.concat([rawDir, Buffer.from('/inside.jpg')]), 'x');
+    fs.writeFileSync(path.join(base, 'ok.jpg'), 'x');
+    fs.writeFileSync(path.join(base, '.upload-0123456789abcdef.part'), 'x');
+    fs.writeFileSync(path.join(base, '.upload-not-hex.part'), 'x');
+    fs.mkdirSync(path.join(base, '.upload-fedcba9876543210.part'));
+    try {
+      const { events, files } = await collect(base);
+      expect(files).toEqual(['ok.jpg']);
+      expect(events.filter((e) => e.type === 'error')).toEqual([]);
+      const top = events.find((e) => e.type === 'dir' && e.dir === '');
+      expect(top?.type === 'dir' && [...top.unreadable].sort()).toEqual(['caf\uFFFD.jpg', 'raw\uFFFD']);
+      expect(top?.type === 'dir' && top.uploadTemps.map((t) => t.name)).toEqual([
+        '.upload-0123456789abcdef.part',
+      ]);
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
+
   it('returns its counts when done', async () => {
     const walk = walkDirectories(root);
     let result = await walk.next();

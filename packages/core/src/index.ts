@@ -1,3 +1,4 @@
+export * from './async/index.ts';
 export * from './bus-contracts/index.ts';
 export * from './config/index.ts';
 export * from './leases/lease.ts';

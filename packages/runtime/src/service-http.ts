@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { withTimeout } from '@lumen/core';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 
@@ -69,7 +70,7 @@ export async function startServiceHttp(opts: ServiceHttpOptions): Promise<Servic
       );
       return;
     }
-    withTimeout(opts.health(), timeoutMs).then(
+    withTimeout(opts.health(), timeoutMs, 'the health check').then(
       (health) =>
         send(health.ok ? 200 : 503, 'application/json', JSON.stringify({ service: opts.service, ...health })),
       (err: unknown) =>
@@ -105,14 +106,4 @@ export async function startServiceHttp(opts: ServiceHttpOptions): Promise<Servic
         server.closeAllConnections();
       }),
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`health check did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -49,7 +49,7 @@ describe('the small metrics and health port of a service (METRICS_BIND_URL)', ()
     [
       'a check that hangs',
       () => new Promise<ServiceHealth>(() => {}),
-      { ok: false, error: 'health check did not answer within 200 ms' },
+      { ok: false, error: 'the health check timed out after 200 ms' },
     ],
   ])('answers 503 for %s', async (_, health, body) => {
     const s = await start(health as () => Promise<ServiceHealth>, 200);

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Bus } from '@lumen/bus';
 import type { Config } from '@lumen/core';
 import {
@@ -19,6 +18,7 @@ import { PhotoLocator } from '../services/photo-locator.ts';
 import { PhotosService } from '../services/photos.service.ts';
 import { TagsService } from '../services/tags.service.ts';
 import { UploadService } from '../services/upload.service.ts';
+import { uploadStagingDir } from '../services/upload-staging-sweep.ts';
 import { registerFavoritesRoutes } from './favorites.routes.ts';
 import { registerMemoriesRoutes } from './memories.routes.ts';
 import { registerPhotosRoutes } from './photos.routes.ts';
@@ -60,7 +60,7 @@ export function registerPhotoLibraryRoutes(
       bus: deps.bus,
       logger: deps.logger.child({ component: 'upload' }),
       maxBytes: deps.config.env.UPLOAD_MAX_BYTES,
-      stagingDir: path.join(deps.config.dataDir, 'upload-staging'),
+      stagingDir: uploadStagingDir(deps.config.dataDir),
     }),
   });
 }

@@ -14,9 +14,11 @@ import {
   parsePayload,
   resolveInsideRoot,
   SCRIPTABLE_SNIFF_BYTES,
+  servableName,
   sniffScriptable,
   subjects,
-  validateRelPath,
+  uploadTempName,
+  withTimeout,
 } from '@lumen/core';
 import type { LibraryRow } from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
@@ -107,10 +109,9 @@ export function uploadFileName(sent: string | undefined): string {
     .trim();
   if (base === '' || base === '.' || base === '..') throw invalid('file', 'the file name is empty');
   if (base.startsWith('.')) throw invalid('file', `"${base}" is a hidden file name (starts with ".")`);
-  const checked = validateRelPath(base);
-  if (!checked.ok || checked.relPath !== base) {
-    throw invalid('file', `the file name ${checked.ok ? 'is not a plain name' : checked.reason}`);
-  }
+  // The rule the watcher lists by: a name it would skip is refused here.
+  const checked = servableName(base);
+  if (!checked.ok) throw invalid('file', `the file name ${checked.reason}`);
   return base;
 }
 
@@ -149,8 +150,8 @@ export class UploadService {
   constructor(private readonly deps: UploadServiceDeps) {}
 
   async upload(request: Request, params: { library?: string; folder?: string }): Promise<UploadResult> {
-    const boundary = multipartBoundary(request.headers.get('content-type'));
-    if (!boundary) {
+    const contentType = request.headers.get('content-type');
+    if (!contentType || !multipartBoundary(contentType)) {
       throw new ProblemError(
         'unsupported-media-type',
         'send the upload as multipart/form-data (fields: file, library, folder)',
@@ -167,7 +168,10 @@ export class UploadService {
     }
     if (!request.body) throw invalid('file', 'the request has no body');
 
-    const reader = new MultipartReader(request.body, boundary, { maxParts: MAX_PARTS });
+    const reader = new MultipartReader(request.body, contentType, {
+      maxParts: MAX_PARTS,
+      maxFieldBytes: MAX_FIELD_BYTES,
+    });
     const fields: { library?: string; folder?: string } = { ...params };
     let target: Target | undefined;
     let received: ReceivedFile | undefined;
@@ -294,7 +298,7 @@ export class UploadService {
   ): Promise<ReceivedFile> {
     const folder = dir ?? this.deps.stagingDir;
     if (dir === undefined) await fs.mkdir(folder, { recursive: true });
-    const tempPath = path.join(folder, `.upload-${randomBytes(8).toString('hex')}.part`);
+    const tempPath = path.join(folder, uploadTempName(randomBytes(8).toString('hex')));
     let handle: fs.FileHandle;
     try {
       handle = await fs.open(tempPath, 'wx', 0o644);
@@ -356,7 +360,7 @@ export class UploadService {
 
   /** A staged file copied next to its destination (still under a temporary name). */
   private async moveIntoTarget(file: ReceivedFile, target: Target): Promise<ReceivedFile> {
-    const tempPath = path.join(target.realDir, `.upload-${randomBytes(8).toString('hex')}.part`);
+    const tempPath = path.join(target.realDir, uploadTempName(randomBytes(8).toString('hex')));
     try {
       await fs.copyFile(file.tempPath, tempPath, fsConstants.COPYFILE_EXCL);
     } catch (err) {
@@ -377,7 +381,11 @@ export class UploadService {
         relPath,
         at: new Date().toISOString(),
       });
-      await withTimeout(this.deps.bus.publish(subjects.mediaUploaded, event), PUBLISH_TIMEOUT_MS);
+      await withTimeout(
+        this.deps.bus.publish(subjects.mediaUploaded, event),
+        PUBLISH_TIMEOUT_MS,
+        'publishing media.uploaded',
+      );
       return 'requested';
     } catch (err) {
       this.deps.logger.warn(
@@ -469,12 +477,4 @@ function writeProblem(err: unknown, what: string): ProblemError {
 /** Read and drop the rest of a refused body (bounded), so the client reads the answer instead of a reset. */
 async function drain(reader: MultipartReader): Promise<void> {
   await reader.drain(DRAIN_MAX_BYTES, DRAIN_MAX_MS);
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -10,6 +10,9 @@ import {
   type MissingBrakeThresholds,
   massDisappearance,
   type SuspectState,
+  servableRelPath,
+  TimeoutError,
+  withTimeout,
 } from '@lumen/core';
 import {
   type Database,
@@ -206,12 +209,32 @@ export async function runMissingFileScan(opts: MissingFileScanOptions): Promise<
     missingPage = await missingFiles.page(library.id, 0, opts.pageSize);
   }
 
+  const stated = [...page, ...missingPage];
   const stats = await statAll(
-    [...page, ...missingPage].map((row) => path.join(library.root, row.rel_path)),
+    stated.map((row) => path.join(library.root, row.rel_path)),
     fs,
     timeoutMs,
     concurrency,
   );
+  // Scans skip files whose path the api cannot serve (servableRelPath); a row of one, written before
+  // that rule, is gone as far as Lumen goes: marked missing like a deleted file's, never revived.
+  const unservable: string[] = [];
+  for (let i = 0; i < stats.length; i++) {
+    if (stats[i]?.kind === 'present' && !servableRelPath(stated[i]!.rel_path).ok) {
+      stats[i] = { kind: 'missing' };
+      unservable.push(stated[i]!.rel_path);
+    }
+  }
+  if (unservable.length > 0) {
+    logger.warn(
+      {
+        libraryId: library.id,
+        rows: unservable.length,
+        paths: unservable.slice(0, LOGGED_PATHS).map((p) => JSON.stringify(p)),
+      },
+      'rows whose path the api cannot serve count as missing',
+    );
+  }
   const presentStats = stats.slice(0, page.length);
   const missingStats = stats.slice(page.length);
   const countError = (code: string) => {
@@ -453,7 +476,7 @@ async function listFolder(
   timeoutMs: number,
 ): Promise<'empty' | 'visible' | 'absent'> {
   try {
-    const entries = await withTimeout(fs.readdir(folder), timeoutMs);
+    const entries = await withTimeout(fs.readdir(folder), timeoutMs, 'readdir');
     return listsNoVisibleEntry(entries) ? 'empty' : 'visible';
   } catch (err) {
     const code = errorCode(err);
@@ -500,8 +523,8 @@ async function checkRoot(
   timeoutMs: number,
 ): Promise<string | undefined> {
   try {
-    await withTimeout(fs.lstat(root), timeoutMs);
-    const entries = await withTimeout(fs.readdir(root), timeoutMs);
+    await withTimeout(fs.lstat(root), timeoutMs, 'lstat of the root');
+    const entries = await withTimeout(fs.readdir(root), timeoutMs, 'readdir of the root');
     if (listsNoVisibleEntry(entries))
       return 'the library root lists no files, only hidden ones (not mounted?)';
     if (markerFile !== undefined && !entries.includes(markerFile)) {
@@ -541,7 +564,7 @@ async function statAll(
 
 async function statOne(file: string, fs: MissingScanFs, timeoutMs: number): Promise<StatOutcome> {
   try {
-    await withTimeout(fs.lstat(file), timeoutMs);
+    await withTimeout(fs.lstat(file), timeoutMs, 'lstat');
     return { kind: 'present' };
   } catch (err) {
     const code = errorCode(err);
@@ -554,18 +577,4 @@ function errorCode(err: unknown): string {
   if (err instanceof TimeoutError) return TIMEOUT_CODE;
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : 'UNKNOWN';
-}
-
-class TimeoutError extends Error {}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { DEFAULT_SKIPPED_DIR_NAMES, type ListedFile } from '@lumen/core';
+import { DEFAULT_SKIPPED_DIR_NAMES, type ListedFile, UPLOAD_TEMP_NAME } from '@lumen/core';
 
 /** One directory as the walk saw it; `dir` is posix, relative to the root, `''` for the root. */
 export interface WalkedDirectory {
@@ -7,6 +7,10 @@ export interface WalkedDirectory {
   dir: string;
   dirMtimeMs: number;
   files: ListedFile[];
+  /** Names that were not valid UTF-8 (files and folders): nothing can open them, they are skipped. */
+  unreadable: string[];
+  /** Upload temporary files (`.upload-<hex>.part`, never in `files`) with their mtimes. */
+  uploadTemps: { name: string; mtimeMs: number }[];
 }
 
 /** A directory that could not be listed (the walk goes on). */
@@ -71,6 +75,7 @@ export async function* walkDirectories(
       skipDirNames: [...(opts.skipDirNames ?? DEFAULT_SKIPPED_DIR_NAMES)],
       maxInFlight: opts.maxInFlight ?? 16,
       shared,
+      uploadTempPattern: UPLOAD_TEMP_NAME.source,
     },
   });
   worker.unref();

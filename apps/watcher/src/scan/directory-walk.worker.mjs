@@ -12,6 +12,11 @@
  * Skipped: dot-files and dot-folders, folders named in `skipDirNames`, symlinks whose target leaves
  * the root (or is broken), and symlinked folders (their real path inside the root is walked anyway;
  * not following them also rules out loops). Symlinked files inside the root are listed.
+ *
+ * Two lists ride along with each directory: `unreadable`, the names that were not valid UTF-8 (they
+ * arrive as strings with U+FFFD, which no call can open, so they are neither stat'ed nor descended
+ * into; the scan counts them as skipped), and `uploadTemps`, the upload temporary files
+ * (`uploadTempPattern`, dot-files) with their mtimes, so the scan can remove leftovers.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,8 +26,9 @@ const IN_FLIGHT = 0;
 const CANCEL = 1;
 const FS_OPS = 2;
 
-/** @type {{ root: string, skipDirNames: string[], maxInFlight: number, shared: SharedArrayBuffer }} */
-const { root, skipDirNames, maxInFlight, shared } = workerData;
+/** @type {{ root: string, skipDirNames: string[], maxInFlight: number, shared: SharedArrayBuffer, uploadTempPattern: string }} */
+const { root, skipDirNames, maxInFlight, shared, uploadTempPattern } = workerData;
+const uploadTemp = new RegExp(uploadTempPattern);
 const state = new Int32Array(shared);
 const skip = new Set(skipDirNames);
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
@@ -88,9 +94,27 @@ while (stack.length > 0 && Atomics.load(state, CANCEL) === 0) {
   stats.dirs++;
   /** @type {{ name: string, size: number, mtimeMs: number }[]} */
   const files = [];
+  /** @type {string[]} */
+  const unreadable = [];
+  /** @type {{ name: string, mtimeMs: number }[]} */
+  const uploadTemps = [];
   for (const entry of entries) {
     const name = entry.name;
-    if (name.startsWith('.')) continue;
+    if (name.startsWith('.')) {
+      if (entry.isFile() && uploadTemp.test(name)) {
+        try {
+          tick();
+          uploadTemps.push({ name, mtimeMs: fs.statSync(entryPrefix + name).mtimeMs });
+        } catch {
+          // gone already (the upload finished)
+        }
+      }
+      continue;
+    }
+    if (name.includes('\uFFFD')) {
+      unreadable.push(name);
+      continue;
+    }
     const full = entryPrefix + name;
     if (entry.isDirectory()) {
       if (!skip.has(name)) stack.push(rel === '' ? name : `${rel}/${name}`);
@@ -123,6 +147,6 @@ while (stack.length > 0 && Atomics.load(state, CANCEL) === 0) {
     }
   }
   stats.files += files.length;
-  post({ type: 'dir', dir: rel, dirMtimeMs, files });
+  post({ type: 'dir', dir: rel, dirMtimeMs, files, unreadable, uploadTemps });
 }
 post({ type: 'done', stats });

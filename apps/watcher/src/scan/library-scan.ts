@@ -1,9 +1,19 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
-import { diffDirectory, directoryChangedSince, type ListedFile, mediaTypeFromExtension } from '@lumen/core';
+import {
+  diffDirectory,
+  directoryChangedSince,
+  isUploadLeftover,
+  joinRelPath,
+  type ListedFile,
+  mediaTypeFromExtension,
+  type PathErrorCode,
+  servableRelPath,
+} from '@lumen/core';
 import type { DirectoryEntry, ImageExifRepository, MissingFilesRepository } from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
 import type { WatcherMetrics } from '../watcher-metrics.ts';
-import { walkDirectories } from './directory-walk.ts';
+import { type WalkedDirectory, walkDirectories } from './directory-walk.ts';
 import { type ScanKind, ScanProgress, type ScanSummary } from './scan-progress.ts';
 
 /** Longest stretch the scan loop keeps the event loop before it lets other work run. */
@@ -66,6 +76,8 @@ export interface ScanLibraryOptions {
   progressIntervalMs?: number;
   /** Passed to the walk (dead-mount detection). */
   walkStallTimeoutMs?: number;
+  /** The clock that ages upload leftovers (default Date.now; tests move it). */
+  now?: () => number;
 }
 
 /**
@@ -109,9 +121,11 @@ export async function scanLibrary(opts: ScanLibraryOptions): Promise<ScanSummary
         continue;
       }
       counts.dirs++;
-      counts.seen += event.files.length;
-      metrics.filesSeen.inc({ library: library.name, kind }, event.files.length);
-      const media = event.files.filter((f) => mediaTypeFromExtension(f.name) !== undefined);
+      if (event.uploadTemps.length > 0) await removeUploadLeftovers(opts, event);
+      const servable = skipUnservable(opts, progress, event);
+      counts.seen += servable.length;
+      metrics.filesSeen.inc({ library: library.name, kind }, servable.length);
+      const media = servable.filter((f) => mediaTypeFromExtension(f.name) !== undefined);
       counts.media += media.length;
       if (media.length === 0) continue;
       const holdsMissing = missingDirs.has(event.dir);
@@ -144,6 +158,83 @@ export async function scanLibrary(opts: ScanLibraryOptions): Promise<ScanSummary
     metrics.scanFilesPerSecond.set({ library: library.name, kind }, summary.filesPerSecond);
   }
   return summary;
+}
+
+/**
+ * The files of a folder whose paths the api can serve (`servableRelPath`, the rule the api's path
+ * validation applies); the others are left alone: counted (`lumen_watcher_names_skipped_total` by
+ * reason, and the scan summary) and logged in one line per folder, warn on full scans and debug on
+ * quick ones (which see the same folders every minute). A folder whose own path is not servable
+ * has all its files skipped (its subfolders report their own line).
+ */
+function skipUnservable(
+  opts: ScanLibraryOptions,
+  progress: ScanProgress,
+  event: WalkedDirectory,
+): ListedFile[] {
+  const skipped: { name: string; code: PathErrorCode; reason: string }[] = [];
+  let servable: ListedFile[];
+  const folder = servableRelPath(event.dir);
+  if (!folder.ok) {
+    servable = [];
+    for (const file of event.files)
+      skipped.push({ name: file.name, code: folder.code, reason: `its folder ${folder.reason}` });
+  } else {
+    servable = [];
+    for (const file of event.files) {
+      const result = servableRelPath(joinRelPath(event.dir, file.name));
+      if (result.ok) servable.push(file);
+      else skipped.push({ name: file.name, code: result.code, reason: result.reason });
+    }
+  }
+  for (const name of event.unreadable) {
+    skipped.push({ name, code: 'path.invalid', reason: 'is not valid UTF-8 (no request can name it)' });
+  }
+  if (skipped.length === 0) return servable;
+  progress.counts.skippedNames += skipped.length;
+  const reasons: Record<string, number> = {};
+  for (const { code } of skipped) {
+    reasons[code] = (reasons[code] ?? 0) + 1;
+    opts.metrics.namesSkipped.inc({ library: opts.library.name, reason: code });
+  }
+  opts.logger[opts.kind === 'full' ? 'warn' : 'debug'](
+    {
+      library: opts.library.name,
+      dir: event.dir,
+      skipped: skipped.length,
+      reasons,
+      // JSON-escaped in the log line, so a newline in a name cannot forge another line.
+      examples: skipped.slice(0, 3).map(({ name, reason }) => `${JSON.stringify(name)} ${reason}`),
+    },
+    'files skipped: names the api cannot serve',
+  );
+  return servable;
+}
+
+/**
+ * Upload temporary files not written to for an hour (`isUploadLeftover`) belong to uploads that died
+ * with their process (a SIGKILL, a crash): removed. Younger ones may be uploads in progress.
+ */
+async function removeUploadLeftovers(opts: ScanLibraryOptions, event: WalkedDirectory): Promise<void> {
+  const nowMs = (opts.now ?? Date.now)();
+  for (const temp of event.uploadTemps) {
+    if (!isUploadLeftover(temp.name, temp.mtimeMs, nowMs)) continue;
+    const relPath = joinRelPath(event.dir, temp.name);
+    try {
+      await fs.rm(path.join(opts.library.root, relPath));
+      opts.metrics.uploadLeftoversRemoved.inc({ library: opts.library.name });
+      opts.logger.info(
+        { library: opts.library.name, path: relPath, ageSeconds: Math.round((nowMs - temp.mtimeMs) / 1000) },
+        'removed an upload leftover',
+      );
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'ENOENT') continue;
+      opts.logger.warn(
+        { err, library: opts.library.name, path: relPath },
+        'cannot remove an upload leftover',
+      );
+    }
+  }
 }
 
 /**

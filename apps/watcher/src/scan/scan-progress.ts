@@ -25,6 +25,8 @@ export interface ScanCounts {
   failed: number;
   /** Directories the walk could not list. */
   walkErrors: number;
+  /** Files left alone because the api could not serve their path (control characters, not UTF-8, ...). */
+  skippedNames: number;
 }
 
 export interface ScanSummary extends ScanCounts {
@@ -53,6 +55,7 @@ export class ScanProgress {
     unsupported: 0,
     failed: 0,
     walkErrors: 0,
+    skippedNames: 0,
   };
   private readonly startedAt = performance.now();
   private timer: NodeJS.Timeout | undefined;

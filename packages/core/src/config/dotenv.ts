@@ -3,6 +3,7 @@
  * whitespace in an unquoted value), single quotes (taken literally) and double quotes (which
  * understand \n, \r, \t, \" and \\). A quoted value ends at its closing quote; anything after it
  * (e.g. a comment) is ignored. Values span one line; malformed lines are skipped.
+ * Why not Node's own parser (`process.loadEnvFile`): docs/decisions.md, issue 12 item 8.
  */
 export function parseDotEnv(text: string): Record<string, string> {
   const out: Record<string, string> = {};
