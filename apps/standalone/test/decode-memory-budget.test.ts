@@ -1,0 +1,226 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type RunningStandalone, repoRoot, spawnStandalone } from './standalone-process.ts';
+
+/**
+ * Issue 11, memory amplification: a non-admin user uploads six tiny GIFs that declare a
+ * 14000 x 14000 canvas (196 MP, under the 200 MP limit) and asks for their thumbnails at once.
+ * libvips decodes a GIF into a full RGBA canvas (784 MB each), so before the decode budget the
+ * server went from ~330 MiB to a >3 GiB peak and kept much of it. The real server runs as a child
+ * process so that its RSS (VmRSS in /proc/<pid>/status) is measured alone, every 50 ms.
+ */
+
+const MiB = 1024 * 1024;
+const SIDE = 14_000;
+const DEFAULT_BUDGET_MB = 384;
+const PEAK_SLACK_MB = 300;
+const RETURN_SLACK_MB = 150;
+const RETURN_WITHIN_MS = 60_000;
+
+/**
+ * A GIF whose logical screen is `side` x `side` and whose only frame is one pixel in the far
+ * corner: ~35 bytes. libnsgif (libvips' GIF loader) ignores screen sizes above 2048 but grows the
+ * canvas to cover every frame, so the frame's offset is what makes the decode allocate side² x 4
+ * bytes. `seed` varies the palette so each file has its own content hash.
+ */
+function hugeCanvasGif(side: number, seed: number): Buffer {
+  const u16 = (n: number) => Buffer.from([n & 0xff, (n >> 8) & 0xff]);
+  return Buffer.concat([
+    Buffer.from('GIF89a', 'ascii'),
+    u16(side),
+    u16(side),
+    Buffer.from([0x80, 0, 0]), // global colour table of 2 entries
+    Buffer.from([seed & 0xff, (seed >> 8) & 0xff, 7, 255, 255, 255]),
+    Buffer.from([0x2c]),
+    u16(side - 1),
+    u16(side - 1),
+    u16(1),
+    u16(1),
+    Buffer.from([0]),
+    // LZW, minimum code size 2: clear (4), index 0, end (5) in 3-bit codes.
+    Buffer.from([2, 2, 0x44, 0x01, 0]),
+    Buffer.from([0x3b]),
+  ]);
+}
+
+async function rssBytes(pid: number): Promise<number> {
+  const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!kb) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(kb[1]) * 1024;
+}
+
+/** Samples the child's RSS every 50 ms until stopped; keeps the peak. */
+function rssSampler(pid: number) {
+  let peak = 0;
+  let last = 0;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      last = await rssBytes(pid).catch(() => last);
+      peak = Math.max(peak, last);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return {
+    peak: () => peak,
+    last: () => last,
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The median of a few samples over a second, once the process is idle. */
+async function idleRss(pid: number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    samples.push(await rssBytes(pid));
+    await sleep(200);
+  }
+  return samples.sort((a, b) => a - b)[2]!;
+}
+
+interface Attack {
+  statuses: number[];
+  problems: { status: number; type?: string; retryAfter: string | null }[];
+  startMb: number;
+  peakMb: number;
+  /** RSS when it came back within RETURN_SLACK_MB of the start, or the last sample. */
+  settledMb: number;
+  settledAfterMs: number | undefined;
+}
+
+async function runAttack(extraEnv: Record<string, string>): Promise<Attack> {
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'lumen-decode-budget-'));
+  const library = path.join(dataDir, 'photos');
+  await fs.mkdir(library, { recursive: true });
+  const env = {
+    DATA_DIR: dataDir,
+    LIBRARIES: `main=${library}`,
+    SECRET_KEY: randomBytes(32).toString('hex'),
+    ADMIN_PASSWORD: 'admin-secret-1',
+    // What the start scripts, the Dockerfile and the manifests set (see docs/operations.md).
+    MALLOC_ARENA_MAX: '2',
+    ...extraEnv,
+  };
+  const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'user', 'add', 'guest'], {
+    cwd: path.join(repoRoot, 'apps/api'),
+    env: { ...process.env, ...env, LUMEN_PASSWORD: 'guest-secret-1' },
+    encoding: 'utf8',
+  });
+  expect(cli.status, cli.stderr).toBe(0);
+
+  server = await spawnStandalone(env);
+  const pid = server.child.pid!;
+  const login = await fetch(`${server.url}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'guest', password: 'guest-secret-1' }),
+  });
+  expect(login.status).toBe(200);
+  const auth = { authorization: `Bearer ${((await login.json()) as { token: string }).token}` };
+  const me = (await (await fetch(`${server.url}/me`, { headers: auth })).json()) as { is_admin?: boolean };
+  expect(me.is_admin ?? false).toBe(false);
+
+  await sleep(1_000);
+  const start = await idleRss(pid);
+  const sampler = rssSampler(pid);
+
+  const names = Array.from({ length: 6 }, (_, i) => `bomb-${i}.gif`);
+  for (const [i, name] of names.entries()) {
+    const form = new FormData();
+    form.append('library', 'main');
+    form.append('folder', 'attack');
+    form.append('file', new Blob([new Uint8Array(hugeCanvasGif(SIDE, i + 1))]), name);
+    const res = await fetch(`${server.url}/image`, { method: 'POST', headers: auth, body: form });
+    expect(res.status, await res.clone().text()).toBe(201);
+  }
+  const answers = await Promise.all(
+    names.map((name) =>
+      fetch(`${server.url}/image?library=main&path=attack/${name}&size=thumb`, {
+        headers: auth,
+        signal: AbortSignal.timeout(120_000),
+      }),
+    ),
+  );
+  const problems: Attack['problems'] = [];
+  for (const res of answers) {
+    if (res.status === 200) {
+      expect(res.headers.get('content-type')).toBe('image/jpeg');
+      await res.arrayBuffer();
+    } else {
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      const body = (await res.json()) as { type?: string };
+      problems.push({ status: res.status, type: body.type, retryAfter: res.headers.get('retry-after') });
+    }
+  }
+
+  // The burst is over when the thumbnails answered; the watcher may still make previews, which the
+  // peak also covers. RSS must come back within RETURN_SLACK_MB of the start within 60 s.
+  const answeredAt = Date.now();
+  let settledAfterMs: number | undefined;
+  while (Date.now() - answeredAt < RETURN_WITHIN_MS) {
+    await sleep(250);
+    if (sampler.last() <= start + RETURN_SLACK_MB * MiB) {
+      settledAfterMs = Date.now() - answeredAt;
+      break;
+    }
+  }
+  // Keep sampling a little longer: a late decode must not push the peak past the bound either.
+  await sleep(1_000);
+  await sampler.stop();
+  const attack: Attack = {
+    statuses: answers.map((r) => r.status),
+    problems,
+    startMb: Math.round(start / MiB),
+    peakMb: Math.round(sampler.peak() / MiB),
+    settledMb: Math.round(sampler.last() / MiB),
+    settledAfterMs,
+  };
+  console.log(`decode budget attack (${JSON.stringify(extraEnv)}): ${JSON.stringify(attack)}`);
+  return attack;
+}
+
+let dataDir: string | undefined;
+let server: RunningStandalone | undefined;
+
+afterEach(async () => {
+  await server?.terminate();
+  server = undefined;
+  if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+  dataDir = undefined;
+});
+
+describe('decode memory budget: six 14000x14000 GIFs from a non-admin user', () => {
+  it('with the default budget: refused as too large for the budget, RSS stays within budget + 300 MiB and comes back', async () => {
+    const attack = await runAttack({});
+    expect(attack.peakMb - attack.startMb).toBeLessThanOrEqual(DEFAULT_BUDGET_MB + PEAK_SLACK_MB);
+    expect(attack.settledAfterMs, `RSS ${attack.settledMb} MiB, started at ${attack.startMb}`).toBeDefined();
+    // 196 MP x 4 bytes = 748 MiB > 384 MiB: refused, never decoded (and never handed to ffmpeg).
+    expect(attack.problems).toHaveLength(6);
+    for (const problem of attack.problems) {
+      expect(problem.status).toBe(415);
+      expect(problem.type).toMatch(/thumbnail-unsupported$/);
+    }
+  }, 240_000);
+
+  it('with a budget that admits one such decode: they run one at a time (or answer 503 + Retry-After), and RSS comes back', async () => {
+    const budgetMb = 800;
+    const attack = await runAttack({ DECODE_MEMORY_BUDGET_MB: String(budgetMb) });
+    expect(attack.peakMb - attack.startMb).toBeLessThanOrEqual(budgetMb + PEAK_SLACK_MB);
+    expect(attack.settledAfterMs, `RSS ${attack.settledMb} MiB, started at ${attack.startMb}`).toBeDefined();
+    expect(attack.statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(1);
+    for (const problem of attack.problems) {
+      expect(problem.status).toBe(503);
+      expect(Number(problem.retryAfter)).toBeGreaterThan(0);
+    }
+  }, 240_000);
+});
