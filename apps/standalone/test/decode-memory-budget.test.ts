@@ -20,6 +20,7 @@ const DEFAULT_BUDGET_MB = 384;
 const PEAK_SLACK_MB = 300;
 const RETURN_SLACK_MB = 150;
 const RETURN_WITHIN_MS = 60_000;
+const SETTLED_WINDOW_MS = 3_000;
 
 /**
  * A GIF whose logical screen is `side` x `side` and whose only frame is one pixel in the far
@@ -93,8 +94,9 @@ interface Attack {
   problems: { status: number; type?: string; retryAfter: string | null }[];
   startMb: number;
   peakMb: number;
-  /** RSS when it came back within RETURN_SLACK_MB of the start, or the last sample. */
+  /** The last RSS sample. */
   settledMb: number;
+  /** When RSS came back within RETURN_SLACK_MB of the start (to stay), ms after the answers. */
   settledAfterMs: number | undefined;
 }
 
@@ -118,16 +120,17 @@ async function runAttack(extraEnv: Record<string, string>): Promise<Attack> {
   });
   expect(cli.status, cli.stderr).toBe(0);
 
-  server = await spawnStandalone(env);
-  const pid = server.child.pid!;
-  const login = await fetch(`${server.url}/login`, {
+  const running = await spawnStandalone(env);
+  server = running;
+  const pid = running.child.pid!;
+  const login = await fetch(`${running.url}/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ username: 'guest', password: 'guest-secret-1' }),
   });
   expect(login.status).toBe(200);
   const auth = { authorization: `Bearer ${((await login.json()) as { token: string }).token}` };
-  const me = (await (await fetch(`${server.url}/me`, { headers: auth })).json()) as { is_admin?: boolean };
+  const me = (await (await fetch(`${running.url}/me`, { headers: auth })).json()) as { is_admin?: boolean };
   expect(me.is_admin ?? false).toBe(false);
 
   await sleep(1_000);
@@ -140,12 +143,12 @@ async function runAttack(extraEnv: Record<string, string>): Promise<Attack> {
     form.append('library', 'main');
     form.append('folder', 'attack');
     form.append('file', new Blob([new Uint8Array(hugeCanvasGif(SIDE, i + 1))]), name);
-    const res = await fetch(`${server.url}/image`, { method: 'POST', headers: auth, body: form });
+    const res = await fetch(`${running.url}/image`, { method: 'POST', headers: auth, body: form });
     expect(res.status, await res.clone().text()).toBe(201);
   }
   const answers = await Promise.all(
     names.map((name) =>
-      fetch(`${server.url}/image?library=main&path=attack/${name}&size=thumb`, {
+      fetch(`${running.url}/image?library=main&path=attack/${name}&size=thumb`, {
         headers: auth,
         signal: AbortSignal.timeout(120_000),
       }),
@@ -163,19 +166,33 @@ async function runAttack(extraEnv: Record<string, string>): Promise<Attack> {
     }
   }
 
-  // The burst is over when the thumbnails answered; the watcher may still make previews, which the
-  // peak also covers. RSS must come back within RETURN_SLACK_MB of the start within 60 s.
+  // The burst is over when the thumbnails answered and the watcher has finished with the six files
+  // (thumbnail and preview made, refused or failed); the peak covers all of it. Then RSS must be back
+  // within RETURN_SLACK_MB of the start, and stay there for SETTLED_WINDOW_MS, within 60 s of the answers.
   const answeredAt = Date.now();
+  const watcherDone = async () => {
+    for (const name of names) {
+      const res = await fetch(`${running.url}/image/metadata?library=main&path=attack/${name}`, {
+        headers: auth,
+      });
+      if (res.status !== 200) return false;
+      const row = (await res.json()) as { thumb_status: string; preview_status: string };
+      if (row.thumb_status === 'pending' || row.preview_status === 'pending') return false;
+    }
+    return true;
+  };
+  while (Date.now() - answeredAt < RETURN_WITHIN_MS && !(await watcherDone())) await sleep(250);
   let settledAfterMs: number | undefined;
+  let calmSince: number | undefined;
   while (Date.now() - answeredAt < RETURN_WITHIN_MS) {
-    await sleep(250);
-    if (sampler.last() <= start + RETURN_SLACK_MB * MiB) {
-      settledAfterMs = Date.now() - answeredAt;
+    await sleep(50);
+    if (sampler.last() > start + RETURN_SLACK_MB * MiB) calmSince = undefined;
+    else calmSince ??= Date.now();
+    if (calmSince !== undefined && Date.now() - calmSince >= SETTLED_WINDOW_MS) {
+      settledAfterMs = calmSince - answeredAt;
       break;
     }
   }
-  // Keep sampling a little longer: a late decode must not push the peak past the bound either.
-  await sleep(1_000);
   await sampler.stop();
   const attack: Attack = {
     statuses: answers.map((r) => r.status),
