@@ -64,6 +64,8 @@ export interface ReserveDecodeOptions {
   timeoutMs?: number;
   /** For error messages when `source` is a buffer. */
   sourcePath?: string;
+  /** Names the step in a header-read error; default `decode header`. */
+  operation?: string;
   /** Default: the process's `decodeBudget`. */
   budget?: WeightedSemaphore;
 }
@@ -80,12 +82,13 @@ export async function reserveDecode(
 ): Promise<{ release: Release; bytes: number }> {
   const label = options.sourcePath ?? (typeof source === 'string' ? source : '<buffer>');
   const budget = options.budget ?? decodeBudget;
+  const operation = options.operation ?? 'decode header';
   let header: Metadata;
   try {
-    header = await withTimeout(sharp(source).metadata(), options.timeoutMs ?? 30_000, 'decode header', label);
+    header = await withTimeout(sharp(source).metadata(), options.timeoutMs ?? 30_000, operation, label);
   } catch (error) {
     if (error instanceof MediaError) throw error;
-    throw new MediaError('decode header', label, errorMessage(error), { cause: error });
+    throw new MediaError(operation, label, errorMessage(error), { cause: error });
   }
   const pixels = (header.width ?? 0) * (header.height ?? 0);
   const limit = options.limitInputPixels;

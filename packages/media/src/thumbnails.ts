@@ -103,6 +103,7 @@ async function writeAtomically(
     limitInputPixels: options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS,
     timeoutMs,
     sourcePath: label,
+    operation,
     ...(options.decodeQueueTimeoutMs !== undefined ? { queueTimeoutMs: options.decodeQueueTimeoutMs } : {}),
   });
   const temporary = temporaryPathFor(out);
@@ -123,7 +124,6 @@ async function writeAtomically(
     throw new MediaError(operation, label, errorMessage(error), { cause: error });
   }
 }
-
 
 /**
  * A `size` x `size` JPEG (cover crop, centred, orientation applied; small images are enlarged so every

@@ -71,7 +71,10 @@ export class WeightedSemaphore {
     }
     if (amount > this.#capacity) {
       return Promise.reject(
-        new SemaphoreRefusal('too-large', `needs ${amount}, more than the whole capacity of ${this.#capacity}`),
+        new SemaphoreRefusal(
+          'too-large',
+          `needs ${amount}, more than the whole capacity of ${this.#capacity}`,
+        ),
       );
     }
     if (options.signal?.aborted) {
@@ -139,7 +142,10 @@ export class WeightedSemaphore {
       if (head.amount > this.#capacity) {
         this.#line.shift();
         head.refuse(
-          new SemaphoreRefusal('too-large', `needs ${head.amount}, more than the whole capacity of ${this.#capacity}`),
+          new SemaphoreRefusal(
+            'too-large',
+            `needs ${head.amount}, more than the whole capacity of ${this.#capacity}`,
+          ),
         );
         continue;
       }
