@@ -181,6 +181,10 @@ async function runAttack(extraEnv: Record<string, string>): Promise<Attack> {
     }
   }
   await sampler.stop();
+  const metrics = await (await fetch(`${running.url}/metrics`)).text();
+  const budgetMb = Number(extraEnv.DECODE_MEMORY_BUDGET_MB ?? DEFAULT_BUDGET_MB);
+  expect(metrics).toContain(`lumen_decode_budget_bytes{kind="capacity"} ${budgetMb * MiB}`);
+  expect(metrics).toContain('lumen_decode_budget_bytes{kind="in_use"} 0');
   const attack: Attack = {
     statuses: answers.map((r) => r.status),
     problems,
