@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
+import { configureDecodeBudget, configureSharp } from '@lumen/media';
 import { type AppDeps, createApp } from './app.ts';
 import { startUploadStagingSweep, uploadStagingDir } from './services/upload-staging-sweep.ts';
 import { VideoStatusBoard } from './services/video-status-board.ts';
@@ -33,6 +34,10 @@ function urlFor(host: string, port: number): string {
  */
 export async function start(deps: ApiDeps): Promise<ApiHandle> {
   const logger = deps.logger.child({ component: 'api' });
+  // Thumbnails and previews made on demand decode inside the process's decode memory budget (shared
+  // with the watcher in the standalone process), without libvips' operation cache.
+  configureSharp({ cache: false });
+  configureDecodeBudget({ memoryBytes: deps.config.env.DECODE_MEMORY_BUDGET_MB * 1024 * 1024 });
   const videoStatus = new VideoStatusBoard();
   const app = createApp({ ...deps, videoStatus });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;

@@ -8,7 +8,7 @@ import {
   WATCHER_LEASE_KEY,
 } from '@lumen/core';
 import { type Database, ImageExifRepository, LibrariesRepository, MissingFilesRepository } from '@lumen/db';
-import { configureSharp, ExiftoolProcess } from '@lumen/media';
+import { configureDecodeBudget, configureSharp, ExiftoolProcess } from '@lumen/media';
 import { defaultReplicaId, type Logger } from '@lumen/runtime';
 import type { Registry } from 'prom-client';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
@@ -108,7 +108,10 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
 
   const cores = os.availableParallelism();
   const concurrency = env.INGEST_CONCURRENCY ?? cores;
-  configureSharp({ concurrency: cores });
+  // No libvips operation cache, and every decode inside the process's decode memory budget
+  // (shared with the api in the standalone process): see docs/operations.md, "Memory".
+  configureSharp({ concurrency: cores, cache: false });
+  configureDecodeBudget({ memoryBytes: env.DECODE_MEMORY_BUDGET_MB * 1024 * 1024 });
   const exiftool = new ExiftoolProcess();
   const fileTimeoutMs = env.INGEST_FILE_TIMEOUT_SECONDS * 1000;
   const pipeline = new IngestPipeline({

@@ -1,5 +1,6 @@
 import { access, mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { DecodeBudgetError } from './decode-budget.ts';
 import type { ExiftoolProcess } from './exiftool-process.ts';
 import { decodeWithFfmpeg } from './ffmpeg-frame.ts';
 import { readHeifImageInfo } from './heif-boxes.ts';
@@ -50,12 +51,16 @@ export interface RenderDerivativesOptions {
   timeoutMs?: number;
   /** For RAW previews and orientation; default the shared process, `false` to not use exiftool. */
   exiftool?: ExiftoolProcess | false;
+  /** Longest wait for room in the decode memory budget, ms (see DerivativeOptions). */
+  decodeQueueTimeoutMs?: number;
 }
 
 export type RenderDerivativesResult =
   | { status: 'ready'; source: DerivativeSource | 'existing'; thumb?: string; preview?: string }
-  | { status: 'unsupported'; reason: string; sentinel?: string }
-  | { status: 'failed'; error: string };
+  /** `overBudget`: decoding it alone needs more than the whole decode memory budget. */
+  | { status: 'unsupported'; reason: string; sentinel?: string; overBudget?: boolean }
+  /** `busy`: no room in the decode memory budget came in time; nothing was decoded. */
+  | { status: 'failed'; error: string; busy?: boolean };
 
 interface Attempt {
   source: DerivativeSource;
@@ -226,6 +231,9 @@ export async function renderImageDerivatives(
         timeoutMs,
         sourcePath: absPath,
         ...(options.limitInputPixels !== undefined ? { limitInputPixels: options.limitInputPixels } : {}),
+        ...(options.decodeQueueTimeoutMs !== undefined
+          ? { decodeQueueTimeoutMs: options.decodeQueueTimeoutMs }
+          : {}),
         ...(typeof input === 'string' ? {} : { orientation }),
       };
       const result: Extract<RenderDerivativesResult, { status: 'ready' }> = {
@@ -243,6 +251,15 @@ export async function renderImageDerivatives(
       if (wanted('thumb')) await rm(paths.unsupported, { force: true });
       return result;
     } catch (error) {
+      // The budget's answer holds for every decoder (ffmpeg would allocate the same canvas, outside
+      // the budget): no further attempts.
+      if (error instanceof DecodeBudgetError && error.reason === 'busy') {
+        return { status: 'failed', error: errorMessage(error), busy: true };
+      }
+      if (error instanceof DecodeBudgetError) {
+        const result = await markUnsupported(paths.unsupported, wanted('thumb'), errorMessage(error));
+        return result.status === 'unsupported' ? { ...result, overBudget: true } : result;
+      }
       reasons.push(`${attempt.source}: ${errorMessage(error)}`);
     }
   }

@@ -1,3 +1,4 @@
+export * from './decode-budget.ts';
 export * from './derivatives.ts';
 export * from './exif.ts';
 export * from './exif-date.ts';

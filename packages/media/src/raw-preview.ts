@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { reserveDecode } from './decode-budget.ts';
 import { exifrOrientation, exifrThumbnail } from './exifr-reader.ts';
 import { type ExiftoolProcess, sharedExiftool } from './exiftool-process.ts';
 import { errorMessage } from './media-error.ts';
@@ -46,9 +47,18 @@ async function jpegSize(bytes: Buffer): Promise<{ width: number; height: number 
   }
 }
 
-/** A candidate is valid when libvips decodes it completely (fail on error, as the corpus reference does). */
+/**
+ * A candidate is valid when libvips decodes it completely (fail on error, as the corpus reference does).
+ * The decode takes its share of the decode memory budget (small: JPEG shrinks on load by 8 here).
+ */
 async function decodesCompletely(bytes: Buffer, timeoutMs: number): Promise<boolean> {
+  let release: (() => void) | undefined;
   try {
+    ({ release } = await reserveDecode(bytes, {
+      target: { width: 64, height: 64, fit: 'inside' },
+      limitInputPixels: 200_000_000,
+      timeoutMs,
+    }));
     await sharp(bytes, { failOn: 'error', limitInputPixels: 200_000_000 })
       .resize(64, 64, { fit: 'inside' })
       .timeout({ seconds: Math.max(1, Math.ceil(timeoutMs / 1000)) })
@@ -57,6 +67,8 @@ async function decodesCompletely(bytes: Buffer, timeoutMs: number): Promise<bool
     return true;
   } catch {
     return false;
+  } finally {
+    release?.();
   }
 }
 

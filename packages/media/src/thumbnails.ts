@@ -1,6 +1,8 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { DecodeTarget } from '@lumen/core';
 import sharp, { type OutputInfo } from 'sharp';
+import { reserveDecode } from './decode-budget.ts';
 import { contentHashHex } from './hash.ts';
 import { errorMessage, MediaError } from './media-error.ts';
 import { applyOrientation } from './orientation.ts';
@@ -58,6 +60,12 @@ export interface DerivativeOptions {
   failOn?: 'none' | 'truncated' | 'error' | 'warning';
   /** The original file, for error messages when `source` is a buffer. */
   sourcePath?: string;
+  /**
+   * Longest wait for room in the process's decode memory budget (`decodeBudget`), ms; default
+   * DEFAULT_DECODE_QUEUE_TIMEOUT_MS. Past it, or when the image alone exceeds the budget, the call
+   * rejects with DecodeBudgetError and decodes nothing.
+   */
+  decodeQueueTimeoutMs?: number;
 }
 
 export interface DerivativeResult {
@@ -84,18 +92,33 @@ async function writeAtomically(
   out: string,
   options: DerivativeOptions,
   source: string | Buffer,
+  target: DecodeTarget,
   render: (temporary: string) => Promise<OutputInfo>,
 ): Promise<DerivativeResult> {
   const label = options.sourcePath ?? (typeof source === 'string' ? source : '<buffer>');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // Room in the decode memory budget first (header read only): the wait is not part of the timeout.
+  const { release } = await reserveDecode(source, {
+    target,
+    limitInputPixels: options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS,
+    timeoutMs,
+    sourcePath: label,
+    operation,
+    ...(options.decodeQueueTimeoutMs !== undefined ? { queueTimeoutMs: options.decodeQueueTimeoutMs } : {}),
+  });
   const temporary = temporaryPathFor(out);
+  let rendering: Promise<OutputInfo> | undefined;
   try {
     await mkdir(dirname(out), { recursive: true });
+    rendering = render(temporary);
+    // The reservation is given back when libvips is done, not when a timeout gives up waiting.
+    rendering.then(release, release);
     // sharp's own timeout stops libvips; this one also covers a stalled read before it starts.
-    const info = await withTimeout(render(temporary), timeoutMs + 2_000, operation, label);
+    const info = await withTimeout(rendering, timeoutMs + 2_000, operation, label);
     await rename(temporary, out);
     return { path: out, width: info.width, height: info.height, bytes: info.size };
   } catch (error) {
+    if (!rendering) release();
     await rm(temporary, { force: true });
     if (error instanceof MediaError) throw error;
     throw new MediaError(operation, label, errorMessage(error), { cause: error });
@@ -113,7 +136,8 @@ export async function makeThumbnail(
   options: DerivativeOptions & { size?: number } = {},
 ): Promise<DerivativeResult> {
   const size = options.size ?? DEFAULT_THUMB_SIZE;
-  return writeAtomically('thumbnail', out, options, source, (temporary) =>
+  const target: DecodeTarget = { width: size, height: size, fit: 'cover' };
+  return writeAtomically('thumbnail', out, options, source, target, (temporary) =>
     openImage(source, options)
       .resize(size, size, { fit: 'cover', position: 'centre' })
       .flatten({ background: '#ffffff' })
@@ -129,7 +153,8 @@ export async function makePreview(
   options: DerivativeOptions & { longSide?: number } = {},
 ): Promise<DerivativeResult> {
   const longSide = options.longSide ?? DEFAULT_PREVIEW_LONG_SIDE;
-  return writeAtomically('preview', out, options, source, (temporary) =>
+  const target: DecodeTarget = { width: longSide, height: longSide, fit: 'inside' };
+  return writeAtomically('preview', out, options, source, target, (temporary) =>
     openImage(source, options)
       .resize(longSide, longSide, { fit: 'inside', withoutEnlargement: true })
       .flatten({ background: '#ffffff' })

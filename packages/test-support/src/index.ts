@@ -1,2 +1,3 @@
+export * from './huge-canvas-gif.ts';
 export * from './services.ts';
 export * from './unique-jpeg.ts';

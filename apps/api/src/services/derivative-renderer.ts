@@ -25,6 +25,8 @@ export interface DerivativeRendererOptions {
   previewSize: number;
   /** Limit of each decode step, ms. */
   timeoutMs: number;
+  /** Longest wait for room in the decode memory budget, ms; past it the render is `failed` + `busy`. */
+  decodeQueueTimeoutMs?: number;
   /** Renders running at once; more wait in line. Default: the number of cores. */
   concurrency?: number;
   /** Counts finished renders by target and result (`ready`, `unsupported`, `failed`). */
@@ -71,6 +73,9 @@ export class DerivativeRenderer {
       thumbSize: this.options.thumbSize,
       previewLongSide: this.options.previewSize,
       timeoutMs: this.options.timeoutMs,
+      ...(this.options.decodeQueueTimeoutMs !== undefined
+        ? { decodeQueueTimeoutMs: this.options.decodeQueueTimeoutMs }
+        : {}),
     });
     this.options.rendered?.inc({ target: request.target, result: result.status });
     return result;

@@ -22,6 +22,8 @@ export const ON_DEMAND_HASH_TIMEOUT_MS = 60_000;
 export const ON_DEMAND_RENDER_TIMEOUT_MS = 30_000;
 /** Seconds a client should wait before asking again after a transient failure. */
 export const RETRY_AFTER_SECONDS = 30;
+/** Seconds a client should wait when the decode memory budget had no room in time. */
+export const DECODE_BUSY_RETRY_AFTER_SECONDS = 5;
 
 /** A client path resolved inside its library, with the file's row when the watcher ingested it. */
 export interface LocatedFile {
@@ -320,7 +322,16 @@ export class ImagesService {
     if (result.status === 'unsupported') {
       throw new ProblemError(
         'thumbnail-unsupported',
-        `no ${target} can be made of "${relPath}": nothing decodes it`,
+        result.overBudget
+          ? `no ${target} can be made of "${relPath}": decoding it needs more memory than the server's decode budget (DECODE_MEMORY_BUDGET_MB)`
+          : `no ${target} can be made of "${relPath}": nothing decodes it`,
+      );
+    }
+    if (result.busy) {
+      throw new ProblemError(
+        'unavailable',
+        `the ${target} of "${relPath}" waits for other image decodes to finish (decode memory budget full); try again`,
+        { headers: { 'Retry-After': String(DECODE_BUSY_RETRY_AFTER_SECONDS) } },
       );
     }
     throw new ProblemError('unavailable', `the ${target} of "${relPath}" could not be made right now`, {
@@ -406,6 +417,7 @@ export function createImagesService(
       thumbSize: config.env.THUMB_SIZE,
       previewSize: config.env.PREVIEW_SIZE,
       timeoutMs: ON_DEMAND_RENDER_TIMEOUT_MS,
+      decodeQueueTimeoutMs: config.env.DECODE_QUEUE_TIMEOUT_MS,
       rendered: metrics.rendered,
     }),
   });

@@ -23,6 +23,8 @@ export interface IngestFileSettings {
   previewSize: number;
   /** Limit of each step (hash, metadata, each decode), ms. */
   stepTimeoutMs: number;
+  /** Longest wait for room in the decode memory budget, ms; default stepTimeoutMs. */
+  decodeQueueTimeoutMs?: number;
   exiftool: ExiftoolProcess | false;
 }
 
@@ -179,6 +181,7 @@ export async function ingestFile(
     thumbSize: settings.thumbSize,
     previewLongSide: settings.previewSize,
     timeoutMs: settings.stepTimeoutMs,
+    decodeQueueTimeoutMs: settings.decodeQueueTimeoutMs ?? settings.stepTimeoutMs,
     exiftool: settings.exiftool,
   });
   let thumbStatus: ThumbStatus;

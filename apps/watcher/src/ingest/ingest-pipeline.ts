@@ -380,6 +380,7 @@ export class IngestPipeline implements IngestSink {
           thumbSize: this.opts.thumbSize,
           previewLongSide: this.opts.previewSize,
           timeoutMs: this.opts.stepTimeoutMs,
+          decodeQueueTimeoutMs: this.opts.decodeQueueTimeoutMs ?? this.opts.stepTimeoutMs,
           exiftool: this.opts.exiftool,
         }),
         AbortSignal.any([AbortSignal.timeout(this.opts.fileTimeoutMs), this.abort.signal]),

@@ -167,6 +167,11 @@ export const envSchema = z.object({
   LOGIN_MAX_FAILURES_PER_MINUTE: intIn(1, 10_000).default(10),
   UPLOAD_MAX_BYTES: intIn(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 * 1024 * 1024),
 
+  // Image decodes (api and watcher): memory all decodes in flight in one process may hold, in MiB
+  // (sized for a 1 GiB container), and how long a request waits for room before it is refused (503).
+  DECODE_MEMORY_BUDGET_MB: intIn(16, 1024 * 1024).default(384),
+  DECODE_QUEUE_TIMEOUT_MS: intIn(0, 3_600_000).default(10_000),
+
   // Bus
   NATS_URL: natsUrl.optional(),
   BUS_PREFIX: z

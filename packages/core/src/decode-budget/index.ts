@@ -1,0 +1,2 @@
+export * from './decode-cost.ts';
+export * from './weighted-semaphore.ts';
