@@ -179,7 +179,7 @@ export async function openLibraryDir(
       const next = `${descriptorPath(handle)}/${name}`;
       if (options.create) {
         try {
-          await fs.mkdir(next, 0o755);
+          await fs.mkdir(next);
         } catch (err) {
           if (errnoCode(err) !== 'EEXIST') throw err;
         }
