@@ -147,10 +147,7 @@ describe('symlink swap race (renameat2 RENAME_EXCHANGE) against the api', () => 
       }
     };
     try {
-      await Promise.all([
-        ...Array.from({ length: CLIENTS }, client),
-        ...(during ? [during(done)] : []),
-      ]);
+      await Promise.all([...Array.from({ length: CLIENTS }, client), ...(during ? [during(done)] : [])]);
     } finally {
       result.swaps = await stopSwapper(swapper);
     }
@@ -242,7 +239,9 @@ describe('symlink swap race (renameat2 RENAME_EXCHANGE) against the api', () => 
     await fs.symlink(outside, path.join(root, 'race-swap'));
     outsideBefore = await listTree(outside);
 
-    const libraryId = Number((await new LibrariesRepository(t.database.db).create({ name: 'main', root })).id);
+    const libraryId = Number(
+      (await new LibrariesRepository(t.database.db).create({ name: 'main', root })).id,
+    );
     // race/photo.jpg and race/passwd are not ingested: every thumbnail request hashes the file.
     await new ImageExifRepository(t.database.db).upsert([
       await row(libraryId, 'race/meta.jpg', { width: 640, height: 480 }),
@@ -268,7 +267,6 @@ describe('symlink swap race (renameat2 RENAME_EXCHANGE) against the api', () => 
   });
 
   afterAll(async () => {
-    // biome-ignore lint/suspicious/noConsole: the numbers the acceptance run reports
     console.log(
       `path race (${TARGET_REQUESTS > 0 ? `${TARGET_REQUESTS} requests` : `${SECONDS} s`} per endpoint):\n${Object.entries(
         results,

@@ -77,7 +77,9 @@ export function createVideoJobWorker(deps: VideoJobWorkerDeps): VideoJobWorker {
     const source = await openVideoSource(job, deps.roots);
     try {
       const checked = { ...job, sourcePath: source.procPath };
-      return kind === 'hls' ? await makeHls(checked, dirs.videoDir, ctx) : await makePreview(checked, dirs, ctx);
+      return kind === 'hls'
+        ? await makeHls(checked, dirs.videoDir, ctx)
+        : await makePreview(checked, dirs, ctx);
     } finally {
       await source.close();
     }

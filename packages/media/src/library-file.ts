@@ -68,10 +68,7 @@ export async function verifyDescriptor(
   realRoot: string,
   relPath: string,
 ): Promise<{ realPath: string; stats: Stats }> {
-  const [fdPath, stats] = await Promise.all([
-    fs.readlink(`/proc/self/fd/${handle.fd}`),
-    handle.stat(),
-  ]);
+  const [fdPath, stats] = await Promise.all([fs.readlink(`/proc/self/fd/${handle.fd}`), handle.stat()]);
   let atPath: Stats | undefined;
   try {
     atPath = await fs.lstat(fdPath);

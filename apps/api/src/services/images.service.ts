@@ -433,7 +433,10 @@ export class ImagesService {
 
   async #classify(file: LocatedFile, opened: OpenedLibraryFile): Promise<ReturnType<typeof classifyFile>> {
     try {
-      return classifyFile(file.relPath, await readOpenedHeader(opened.handle, Math.max(256, MAGIC_HEADER_BYTES)));
+      return classifyFile(
+        file.relPath,
+        await readOpenedHeader(opened.handle, Math.max(256, MAGIC_HEADER_BYTES)),
+      );
     } catch (err) {
       throw fileProblem(err, `"${file.relPath}" in library "${file.library.name}"`);
     }

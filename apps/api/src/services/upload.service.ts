@@ -433,9 +433,13 @@ export async function publishWithoutClobber(tempPath: string, dir: string, name:
 /** A folder refused by the path rules: 400 naming `folder`, 409 when it moved meanwhile, 503 when unreachable. */
 function folderProblem(err: PathError, library: LibraryRow): ProblemError {
   if (err.code === 'path.root-unavailable' || err.code === 'path.io') {
-    return new ProblemError('unavailable', `${err.code}: library "${library.name}" cannot be written right now`, {
-      headers: { 'Retry-After': '60' },
-    });
+    return new ProblemError(
+      'unavailable',
+      `${err.code}: library "${library.name}" cannot be written right now`,
+      {
+        headers: { 'Retry-After': '60' },
+      },
+    );
   }
   const message = `${err.code}: ${err.message}`;
   if (err.code === 'path.changed') return new ProblemError('conflict', message);

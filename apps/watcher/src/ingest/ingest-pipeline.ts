@@ -1,10 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Bus } from '@lumen/bus';
-import { type MediaIngestedEvent, parsePayload, subjects } from '@lumen/core';
+import { type MediaIngestedEvent, PathError, parsePayload, subjects } from '@lumen/core';
 import type { DirectoryEntry, ImageExifRepository, ThumbStatus } from '@lumen/db';
-import { PathError } from '@lumen/core';
-import { errorMessage, type OpenedLibraryFile, openLibraryFile, renderImageDerivatives, thumbPaths } from '@lumen/media';
+import {
+  errorMessage,
+  type OpenedLibraryFile,
+  openLibraryFile,
+  renderImageDerivatives,
+  thumbPaths,
+} from '@lumen/media';
 import type { Logger } from '@lumen/runtime';
 import type { IngestRequest, IngestSink, LibraryRef } from '../scan/library-scan.ts';
 import type { WatcherMetrics } from '../watcher-metrics.ts';

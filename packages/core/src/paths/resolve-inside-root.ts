@@ -34,7 +34,6 @@ function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
 }
 
-
 export async function resolveInsideRoot(
   root: string,
   input: string,
