@@ -26,7 +26,12 @@ import path from 'node:path';
 import { splitRelPath } from '@lumen/core';
 import { type ImageExifInput, ImageExifRepository, LibrariesRepository } from '@lumen/db';
 import { contentHashHex, hashFile, thumbPaths } from '@lumen/media';
+import { openVideoSource } from '@lumen/transcoder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// The watcher's ingest of one file, as the scan and the upload subscriber run it (not a dependency of
+// the api package, hence the relative import of its source).
+import { ingestFile } from '../../watcher/src/ingest/ingest-file.ts';
+import type { IngestRequest } from '../../watcher/src/scan/library-scan.ts';
 import { startTestApi, type TestApi } from './test-api.ts';
 
 const CORPUS = path.resolve(import.meta.dirname, '../../../fixtures/corpus');
@@ -124,6 +129,15 @@ describe('symlink swap race (renameat2 RENAME_EXCHANGE) against the api', () => 
     judge: (res: Response) => Promise<Verdict>,
     during?: (stop: () => boolean) => Promise<void>,
   ): Promise<RaceResult> {
+    return raceCalls(name, async () => judge(await request()), during);
+  }
+
+  /** `race` for anything that is not an HTTP request: `call` does the work and judges it. */
+  async function raceCalls(
+    name: string,
+    call: () => Promise<Verdict>,
+    during?: (stop: () => boolean) => Promise<void>,
+  ): Promise<RaceResult> {
     const swapper = await startSwapper();
     const result: RaceResult = { requests: 0, ok: 0, refused: 0, leaks: [], swaps: 0, ms: 0 };
     const started = performance.now();
@@ -136,7 +150,7 @@ describe('symlink swap race (renameat2 RENAME_EXCHANGE) against the api', () => 
         result.requests++;
         let verdict: Verdict;
         try {
-          verdict = await judge(await request());
+          verdict = await call();
         } catch (err) {
           verdict = { leak: `request failed: ${String(err)}` };
         }
@@ -430,6 +444,82 @@ describe('symlink swap race (renameat2 RENAME_EXCHANGE) against the api', () => 
         expect((await fs.readFile(path.join(root, rel))).equals(jpeg), rel).toBe(true);
       }
       expect(insideNames.filter((name) => name.startsWith('upload')).length).toBe(stored.length);
+      expectNoLeak(result);
+    },
+    RACE_TIMEOUT_MS,
+  );
+
+  it(
+    "the transcoder opens a job's source inside the library or not at all",
+    async () => {
+      const clip = inside['clip.3gp'] as Buffer;
+      const job = {
+        contentHash: hashes['clip.3gp'] as string,
+        sourcePath: path.join(await fs.realpath(root), 'race/clip.3gp'),
+        library: 'main',
+        relPath: 'race/clip.3gp',
+        requestedAt: new Date().toISOString(),
+      };
+      const roots = new Map([['main', root]]);
+      let n = 0;
+      const result = await raceCalls('transcoder job source (by root, by sourcePath)', async () => {
+        let opened: Awaited<ReturnType<typeof openVideoSource>>;
+        try {
+          // Every other call without the library's root: then sourcePath alone is checked.
+          opened = await openVideoSource(job, n++ % 2 === 0 ? roots : new Map());
+        } catch {
+          return 'refused';
+        }
+        try {
+          // What ffmpeg would read: the /proc/<pid>/fd path of the checked descriptor.
+          const bytes = await fs.readFile(opened.procPath);
+          return bytes.equals(clip) ? 'ok' : { leak: `read ${outsideBytesIn(bytes) ?? 'other bytes'}` };
+        } finally {
+          await opened.close();
+        }
+      });
+      expectNoLeak(result);
+    },
+    RACE_TIMEOUT_MS,
+  );
+
+  it(
+    "the watcher's ingest hashes and renders the inside file or skips it",
+    async () => {
+      const stats = await fs.stat(path.join(root, 'race/photo.jpg'));
+      const request = {
+        library: { id: 1, name: 'main', root },
+        relPath: 'race/photo.jpg',
+        dir: 'race',
+        fileName: 'photo.jpg',
+        absPath: path.join(root, 'race/photo.jpg'),
+        size: stats.size,
+        mtimeMs: stats.mtimeMs,
+        isNew: true,
+      } as IngestRequest; // `progress` is the pipeline's, unused by ingestFile
+      const result = await raceCalls('watcher ingestFile', async () => {
+        // A thumbnail folder of its own per call: every call renders.
+        const thumbnailsDir = await fs.mkdtemp(path.join(base, 'watcher-thumbs-'));
+        const settings = {
+          thumbnailsDir,
+          thumbSize: t.config.env.THUMB_SIZE,
+          previewSize: t.config.env.PREVIEW_SIZE,
+          stepTimeoutMs: 30_000,
+          exiftool: false as const,
+        };
+        try {
+          const ingested = await ingestFile(request, settings, {}, new AbortController().signal);
+          if (!ingested) return 'refused';
+          if (ingested.row.content_hash !== hashes['photo.jpg']) {
+            return { leak: `ingested content ${ingested.row.content_hash}` };
+          }
+          if (ingested.row.thumb_status !== 'ready') return 'refused';
+          const thumb = await fs.readFile(thumbPaths(thumbnailsDir, hashes['photo.jpg'] as string).thumb);
+          return thumb.equals(reference.thumb as Buffer) ? 'ok' : { leak: 'a thumbnail of other pixels' };
+        } finally {
+          await fs.rm(thumbnailsDir, { recursive: true, force: true });
+        }
+      });
       expectNoLeak(result);
     },
     RACE_TIMEOUT_MS,
