@@ -8,6 +8,7 @@ import {
   type ResolvedPath,
   resolveInsideRoot,
 } from '@lumen/core';
+import sharp from 'sharp';
 
 /**
  * Library files are opened first and checked after: the descriptor, not the path, is what is
@@ -49,8 +50,22 @@ export interface OpenedLibraryDir {
   close(): Promise<void>;
 }
 
-/** `/proc/<pid>/fd/<fd>` (not `/proc/self`: a child process must reach this process's descriptor). */
+let sharpCacheOff = false;
+
+/**
+ * `/proc/<pid>/fd/<fd>` (not `/proc/self`: a child process must reach this process's descriptor).
+ *
+ * Descriptor numbers are reused once closed, so the same name stands for different files over
+ * time. libvips caches operations by their arguments, file names included: a cached decode of
+ * `/proc/<pid>/fd/27` would be handed out for the next file that got descriptor 27. So the first
+ * such name turns sharp's operation cache off for the process (it only ever helped a file decoded
+ * twice in a row; the watcher and the api rarely do that).
+ */
 export function descriptorPath(handle: FileHandle): string {
+  if (!sharpCacheOff) {
+    sharp.cache(false);
+    sharpCacheOff = true;
+  }
   return `/proc/${process.pid}/fd/${handle.fd}`;
 }
 

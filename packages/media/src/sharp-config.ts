@@ -6,7 +6,11 @@ export interface SharpSettings {
    * images in flight roughly doubles thumbnail throughput on two cores (see PERFORMANCE-NOTES.md).
    */
   concurrency?: number;
-  /** libvips operation cache; off helps a server that never sees the same file twice. */
+  /**
+   * libvips operation cache; off helps a server that never sees the same file twice. Reading a
+   * library file through its checked descriptor (`openLibraryFile`) turns it off for good: the
+   * cache keys on file names, and `/proc/<pid>/fd/<fd>` names are reused for other files.
+   */
   cache?: boolean;
 }
 
