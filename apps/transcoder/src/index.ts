@@ -40,4 +40,4 @@ export {
 } from './preview/preview-plan.ts';
 export { probeSource, type SourceFacts } from './source-facts.ts';
 export * from './start.ts';
-export { jobSubjectOf } from './video-jobs.ts';
+export { jobSubjectOf, openVideoSource } from './video-jobs.ts';

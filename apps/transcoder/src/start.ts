@@ -75,10 +75,12 @@ export async function start(deps: TranscoderDeps): Promise<TranscoderHandle> {
   for (const dir of Object.values(dirs)) await fs.mkdir(dir, { recursive: true });
 
   const abort = new AbortController();
+  const roots = deps.libraryRoots ?? libraryRootsFrom(config.libraries);
   const worker = createVideoJobWorker({
     bus,
     logger,
     dirs,
+    roots,
     maxAttempts,
     heartbeatMs: Math.max(100, Math.floor(ackWaitMs / 3)),
     signal: abort.signal,
@@ -117,7 +119,6 @@ export async function start(deps: TranscoderDeps): Promise<TranscoderHandle> {
     consumers.push(await bus.consume(jobSubjectOf.hls, (job) => handle('hls', job), consumeOptions));
     consumers.push(await bus.consume(jobSubjectOf.preview, (job) => handle('preview', job), consumeOptions));
     if (opts.enqueueOnIngest ?? true) {
-      const roots = deps.libraryRoots ?? libraryRootsFrom(config.libraries);
       subscriptions.push(
         await bus.subscribe(eventSubjects.mediaIngested, createIngestTrigger({ bus, logger, dirs, roots })),
       );

@@ -1,7 +1,9 @@
 import type { Bus, DeadLetter, JobMessage } from '@lumen/bus';
 import { deadLetter, jobSubjects, safeParsePayload, type VideoJob } from '@lumen/core';
+import { type OpenedLibraryFile, openCheckedPath, openLibraryFile } from '@lumen/media';
 import type { Logger } from '@lumen/runtime';
 import { makeHls } from './hls/make-hls.ts';
+import type { LibraryRoots } from './library-roots.ts';
 import type { VideoOutputKind } from './output-paths.ts';
 import {
   clearFailureRecord,
@@ -32,6 +34,8 @@ export interface VideoJobWorkerDeps {
   ffmpegPath?: string;
   ffprobePath?: string;
   stallTimeoutMs?: number;
+  /** Library roots by name: a job's source is opened by `{library, relPath}` under its root. */
+  roots?: LibraryRoots;
 }
 
 export interface VideoJobWorker {
@@ -60,7 +64,7 @@ export function createVideoJobWorker(deps: VideoJobWorkerDeps): VideoJobWorker {
   const { bus, dirs, signal } = deps;
   const inFlight = new Map<string, Promise<unknown>>();
 
-  function work(kind: VideoOutputKind, job: VideoJob, logger: Logger): Promise<unknown> {
+  async function work(kind: VideoOutputKind, job: VideoJob, logger: Logger): Promise<unknown> {
     const ctx: WorkContext = {
       signal,
       logger,
@@ -68,7 +72,17 @@ export function createVideoJobWorker(deps: VideoJobWorkerDeps): VideoJobWorker {
       ...(deps.ffprobePath ? { ffprobePath: deps.ffprobePath } : {}),
       ...(deps.stallTimeoutMs ? { stallTimeoutMs: deps.stallTimeoutMs } : {}),
     };
-    return kind === 'hls' ? makeHls(job, dirs.videoDir, ctx) : makePreview(job, dirs, ctx);
+    // ffprobe and ffmpeg read the opened, checked source through /proc/<pid>/fd/<fd>: a folder
+    // swapped for a symlink since the job was made cannot hand them a file from elsewhere.
+    const source = await openVideoSource(job, deps.roots);
+    try {
+      const checked = { ...job, sourcePath: source.procPath };
+      return kind === 'hls'
+        ? await makeHls(checked, dirs.videoDir, ctx)
+        : await makePreview(checked, dirs, ctx);
+    } finally {
+      await source.close();
+    }
   }
 
   async function deadLetterNow(subject: string, job: JobMessage<unknown>, error: string): Promise<void> {
@@ -154,6 +168,21 @@ export function createVideoJobWorker(deps: VideoJobWorkerDeps): VideoJobWorker {
   }
 
   return { handle, running: () => inFlight.size };
+}
+
+/**
+ * Open a job's source and check the descriptor: under its library's root by `relPath` when the
+ * library is configured here (the file must be inside the real root), else by `sourcePath`, which
+ * must then be exactly where the descriptor's file is (no symlink swapped in on the way).
+ */
+export async function openVideoSource(job: VideoJob, roots?: LibraryRoots): Promise<OpenedLibraryFile> {
+  const root = roots?.get(job.library);
+  const opened = root ? await openLibraryFile(root, job.relPath) : await openCheckedPath(job.sourcePath);
+  if (!opened.stats.isFile()) {
+    await opened.close();
+    throw new Error(`${job.relPath} is not a regular file`);
+  }
+  return opened;
 }
 
 export interface DeadLetterRecorderDeps {

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -12,6 +11,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { enqueueVideoJob, hlsPaths, start } from '../src/index.ts';
 import { waitFor, watchBus } from './support/bus-watch.ts';
+import { ffmpegRunningOn } from './support/ffmpeg-processes.ts';
 import { hlsFolderState } from './support/hls-folder-check.ts';
 import { decodeAll, durationOf } from './support/media-client.ts';
 import { quietBusLogger, recordingLogger } from './support/test-logger.ts';
@@ -41,14 +41,6 @@ afterAll(async () => {
   if (natsUp) await deleteBusPrefix(servers, prefix);
   if (tmp) await fs.rm(tmp, { recursive: true, force: true });
 });
-
-function ffmpegRunningOn(file: string): boolean {
-  try {
-    return execFileSync('pgrep', ['-f', '--', `^ffmpeg .*${file}`], { encoding: 'utf8' }).trim().length > 0;
-  } catch {
-    return false;
-  }
-}
 
 it('a SIGKILLed transcoder: the job is redelivered and completes; no half-written output is ever visible', async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'lumen-transcoder-crash-'));

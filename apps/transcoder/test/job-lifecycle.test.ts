@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import {
   type TranscoderHandle,
 } from '../src/index.ts';
 import { type BusWatch, waitFor, watchBus } from './support/bus-watch.ts';
+import { ffmpegRunningOn } from './support/ffmpeg-processes.ts';
 import { decodeAll } from './support/media-client.ts';
 import { quietBusLogger, recordingLogger } from './support/test-logger.ts';
 import { makeH264Aac, makeRotated, makeTruncated, makeVp9 } from './support/test-videos.ts';
@@ -281,15 +281,6 @@ describe('media.ingested', () => {
 });
 
 describe('stop()', () => {
-  function ffmpegRunningOn(file: string): boolean {
-    try {
-      // no shell: its own command line would match
-      return execFileSync('pgrep', ['-f', '--', `^ffmpeg .*${file}`], { encoding: 'utf8' }).trim().length > 0;
-    } catch {
-      return false; // pgrep exits 1 when nothing matches
-    }
-  }
-
   it('kills ffmpeg mid-transcode and hands the job back; the next transcoder completes it', async () => {
     const ownBus = createMemoryBus({ logger: quietBusLogger });
     const ownWatch = await watchBus(ownBus);

@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  checkOpenedFile,
+  isInsideRoot,
   joinRelPath,
   PathError,
   requireRelPath,
@@ -154,6 +156,37 @@ describe('requireRelPath, splitRelPath, joinRelPath', () => {
   });
 });
 
+describe('isInsideRoot and checkOpenedFile (the rule for an opened descriptor)', () => {
+  it.each([
+    ['/lib', '/lib', true],
+    ['/lib', '/lib/a.jpg', true],
+    ['/lib/', '/lib/a/b.jpg', true],
+    ['/lib', '/lib-evil/a.jpg', false],
+    ['/lib', '/libx', false],
+    ['/lib', '/etc/passwd', false],
+    ['/lib', '/', false],
+    ['/lib', 'lib/a.jpg', false],
+    ['/', '/etc/passwd', true],
+  ])('isInsideRoot(%j, %j) = %s', (root, candidate, inside) => {
+    expect(isInsideRoot(root, candidate)).toBe(inside);
+  });
+
+  const same = { dev: 2049, ino: 42 };
+  it.each([
+    ['inside, same file', '/lib/race/a.jpg', same, same, true, undefined],
+    ['inside, bigint stats', '/lib/a.jpg', { dev: 2049n, ino: 42n }, same, true, undefined],
+    ['outside (swapped folder)', '/outside/passwd', same, same, false, 'path.symlink-escape'],
+    ['outside (sibling with root prefix)', '/lib-evil/a.jpg', same, same, false, 'path.symlink-escape'],
+    ['deleted since it was opened', '/lib/a.jpg (deleted)', same, undefined, false, 'path.changed'],
+    ['another file at that name now', '/lib/a.jpg', same, { dev: 2049, ino: 43 }, false, 'path.changed'],
+    ['another device', '/lib/a.jpg', same, { dev: 2050, ino: 42 }, false, 'path.changed'],
+  ] as const)('%s', (_label, fdPath, fd, atPath, ok, code) => {
+    const result = checkOpenedFile({ realRoot: '/lib', fdPath, fd, atPath });
+    expect(result.ok).toBe(ok);
+    if (!result.ok) expect(result.code).toBe(code);
+  });
+});
+
 describe('resolveInsideRoot on a real filesystem', () => {
   let tmp: string;
   let root: string;
@@ -200,6 +233,7 @@ describe('resolveInsideRoot on a real filesystem', () => {
       absPath: path.join(root, relPath),
       relPath,
       realPath: path.join(root, realRel),
+      realRoot: root,
     });
   });
 
@@ -208,6 +242,7 @@ describe('resolveInsideRoot on a real filesystem', () => {
       absPath: root,
       relPath: '',
       realPath: root,
+      realRoot: root,
     });
     await expect(resolveInsideRoot(root, '')).rejects.toMatchObject({ code: 'path.empty' });
   });
@@ -218,6 +253,7 @@ describe('resolveInsideRoot on a real filesystem', () => {
       absPath: path.join(linkedRoot, '2024/summer/a.jpg'),
       relPath: '2024/summer/a.jpg',
       realPath: path.join(root, '2024/summer/a.jpg'),
+      realRoot: root,
     });
     await expect(resolveInsideRoot(linkedRoot, 'escape-dir/secret.txt')).rejects.toMatchObject({
       code: 'path.symlink-escape',

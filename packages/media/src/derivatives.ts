@@ -36,6 +36,11 @@ export interface RenderDerivativesOptions {
   /** Decode path when already known; detected from magic bytes and extension otherwise. */
   kind?: SourceKind;
   /**
+   * The file's name (its extension helps typing) when `absPath` has none of its own: a verified
+   * descriptor's `/proc/<pid>/fd/<fd>` (see openLibraryFile).
+   */
+  fileName?: string;
+  /**
    * The file's EXIF orientation when already known (applied to RAW embedded previews, and to HEIF files
    * decoded by heif-convert that carry no irot/imir of their own).
    */
@@ -137,7 +142,7 @@ export async function renderImageDerivatives(
     if (!info.isFile()) return { status: 'failed', error: `${absPath}: not a regular file` };
     if (info.size === 0) return markUnsupported(paths.unsupported, wanted('thumb'), `${absPath}: empty file`);
     const head = await readHead(absPath);
-    kind = options.kind ?? sourceKindOf(absPath, head);
+    kind = options.kind ?? sourceKindOf(options.fileName ?? absPath, head);
   } catch (error) {
     return { status: 'failed', error: `${absPath}: ${errorMessage(error)}` };
   }

@@ -9,6 +9,7 @@ export * from './hash.ts';
 export * from './heif-boxes.ts';
 export * from './heif-convert.ts';
 export * from './iso6709.ts';
+export * from './library-file.ts';
 export * from './media-error.ts';
 export * from './orientation.ts';
 export * from './raw-preview.ts';

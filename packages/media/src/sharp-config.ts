@@ -9,7 +9,9 @@ export interface SharpSettings {
   /**
    * libvips operation cache; off helps a server that never sees the same file twice. The servers
    * turn it off: the cache counts only memory libvips tracks, and a cached GIF load keeps its whole
-   * decoded canvas (untracked, 784 MB for a 14000 x 14000 GIF) alive after the request.
+   * decoded canvas (untracked, 784 MB for a 14000 x 14000 GIF) alive after the request. Reading a
+   * library file through its checked descriptor (`openLibraryFile`) turns it off for good too: the
+   * cache keys on file names, and `/proc/<pid>/fd/<fd>` names are reused for other files.
    */
   cache?: boolean;
 }

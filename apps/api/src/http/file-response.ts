@@ -1,5 +1,5 @@
 import { readFile as readFileCallback, type Stats } from 'node:fs';
-import fs from 'node:fs/promises';
+import fs, { type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { contentRange, parseByteRange, unsatisfiedRange } from './byte-range.ts';
@@ -15,8 +15,11 @@ export interface ConditionalHeaders {
 }
 
 export interface ServeFileOptions {
-  /** Absolute path of the file to send. */
-  path: string;
+  /**
+   * The file to send: an absolute path (opened here), or a handle opened and checked by the caller
+   * (a library file: see openLibraryFile), which serveFile then owns and closes.
+   */
+  path: string | FileHandle;
   contentType: string;
   cacheControl: string;
   /** A quoted strong entity tag, or one computed from the opened file's stats. */
@@ -87,7 +90,7 @@ export function notModifiedResponse(headers: Record<string, string>): Response {
  * problem. The caller maps a missing file (ENOENT from open) to its own problem.
  */
 export async function serveFile(request: ConditionalHeaders, options: ServeFileOptions): Promise<ServedFile> {
-  const handle = await fs.open(options.path, 'r');
+  const handle = typeof options.path === 'string' ? await fs.open(options.path, 'r') : options.path;
   let streaming = false;
   try {
     const stats = await handle.stat();

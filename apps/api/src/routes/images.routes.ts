@@ -71,6 +71,7 @@ const imageRoute = createRoute({
       'not-found',
       'thumbnail-unsupported',
       'range-not-satisfiable',
+      'conflict',
       'unavailable',
     ),
   },
@@ -186,9 +187,10 @@ export function registerImagesRoutes(app: App, deps: { images: ImagesService; me
 
     if (query.size === 'full') {
       const original = await deps.images.original(file);
+      // serveFile owns the opened, checked file from here and closes it.
       const served = await serve(what, () =>
         serveFile(conditionalHeaders(c), {
-          path: original.absPath,
+          path: original.opened.handle,
           contentType: original.contentType,
           cacheControl: ORIGINAL_CACHE_CONTROL,
           etag: originalEtag,
@@ -201,11 +203,16 @@ export function registerImagesRoutes(app: App, deps: { images: ImagesService; me
     }
 
     const source = await deps.images.derivativeSource(file);
+    let derivativePath: string;
     const etag = deps.images.derivativeEtag(source, query.size);
-    if (etagMatches(c.req.header('If-None-Match'), etag)) {
-      return notModifiedResponse({ ETag: etag, 'Cache-Control': DERIVATIVE_CACHE_CONTROL });
+    try {
+      if (etagMatches(c.req.header('If-None-Match'), etag)) {
+        return notModifiedResponse({ ETag: etag, 'Cache-Control': DERIVATIVE_CACHE_CONTROL });
+      }
+      derivativePath = await deps.images.derivative(source, query.size, file);
+    } finally {
+      await source.opened?.close();
     }
-    const derivativePath = await deps.images.derivative(source, query.size, file.relPath);
     const served = await serve(`the ${query.size} of ${what}`, () =>
       serveSmallFile(conditionalHeaders(c), {
         path: derivativePath,

@@ -9,7 +9,10 @@ import type { Counter } from 'prom-client';
 
 /** One derivative to make on demand. */
 export interface RenderRequest {
+  /** The source: a checked descriptor's /proc/<pid>/fd path (see ImagesService.open). */
   absPath: string;
+  /** The file's library name, for typing by extension. */
+  fileName?: string;
   contentHash: string;
   target: DerivativeTarget;
   /** Decode path when known (from the row's media type); detected from the file otherwise. */
@@ -64,6 +67,7 @@ export class DerivativeRenderer {
   async #renderOnce(request: RenderRequest): Promise<RenderDerivativesResult> {
     const result = await renderImageDerivatives({
       absPath: request.absPath,
+      ...(request.fileName ? { fileName: request.fileName } : {}),
       contentHash: request.contentHash,
       thumbnailsDir: this.options.thumbnailsDir,
       targets: [request.target],

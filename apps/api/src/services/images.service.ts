@@ -1,13 +1,23 @@
 import fs from 'node:fs/promises';
 import type { Config } from '@lumen/core';
-import { classifyFile, type MediaType, PathError, resolveInsideRoot, validateRelPath } from '@lumen/core';
+import {
+  classifyFile,
+  MAGIC_HEADER_BYTES,
+  type MediaType,
+  PathError,
+  type ResolvedPath,
+  resolveInsideRoot,
+  validateRelPath,
+} from '@lumen/core';
 import { type Database, ImageExifRepository, type ImageExifRow, type LibraryRow } from '@lumen/db';
 import {
   contentHashHex,
   type DerivativeTarget,
   errorMessage,
   hashFile,
-  readFileHeader,
+  type OpenedLibraryFile,
+  openLibraryFile,
+  readOpenedHeader,
   type SourceKind,
   thumbPaths,
 } from '@lumen/media';
@@ -30,15 +40,20 @@ export interface LocatedFile {
   library: LibraryRow;
   /** Normalized, relative to the library root. */
   relPath: string;
-  /** Where it resolves to (symlinks followed, checked to stay inside the root): the path to open. */
+  /**
+   * Where it resolved to when it was located (symlinks followed, checked to stay inside the root).
+   * Not to be opened by this name: `ImagesService.open` opens it and checks the descriptor.
+   */
   realPath: string;
+  /** The check's result, reused by `open`. */
+  resolved: ResolvedPath;
   /** Its row; `missing_since` is set when the watcher found the file gone (hidden, kept for a while). */
   row: (ImageExifRow & { missing_since: string | null }) | undefined;
 }
 
-/** The original, to stream. */
+/** The original, to stream: opened and checked (the caller sends or closes it). */
 export interface OriginalFile {
-  absPath: string;
+  opened: OpenedLibraryFile;
   contentType: string;
   mediaType: MediaType | 'unknown';
 }
@@ -47,7 +62,8 @@ export interface OriginalFile {
 export interface DerivativeSource {
   contentHash: string;
   mediaType: MediaType | 'unknown';
-  absPath: string;
+  /** The file, opened and checked, when it had to be read (hashed); the caller closes it. */
+  opened: OpenedLibraryFile | undefined;
   kind: SourceKind | undefined;
   orientation: number | null;
   durationSec: number | null;
@@ -110,7 +126,8 @@ export function fileProblem(err: unknown, what: string): ProblemError {
 /**
  * A rejected client path as a problem: the rule codes are 400 `invalid-path` with the code first in
  * `detail` (`path.traversal: Path contains a ".." segment`) and in `errors[0].message`; a library
- * root that cannot be resolved (unmounted) or an I/O error is 503.
+ * root that cannot be resolved (unmounted) or an I/O error is 503; a file that changed place while
+ * it was opened (`path.changed`) is 409.
  */
 export function pathProblem(err: PathError, library: LibraryRow): ProblemError {
   if (err.code === 'path.root-unavailable' || err.code === 'path.io') {
@@ -123,6 +140,10 @@ export function pathProblem(err: PathError, library: LibraryRow): ProblemError {
     );
   }
   const detail = `${err.code}: ${err.message}`;
+  if (err.code === 'path.changed') {
+    // Not the client's fault: the file moved (a folder was renamed or swapped) while it was opened.
+    return new ProblemError('conflict', detail);
+  }
   return new ProblemError('invalid-path', detail, {
     errors: [{ in: 'query', name: 'path', message: detail }],
   });
@@ -180,7 +201,29 @@ export class ImagesService {
       throw err;
     }
     const row = await this.deps.images.findByPathOrMissing(Number(library.id), resolved.relPath);
-    return { library, relPath: resolved.relPath, realPath: resolved.realPath, row };
+    return { library, relPath: resolved.relPath, realPath: resolved.realPath, resolved, row };
+  }
+
+  /**
+   * Open the located file for reading and check what was opened (openLibraryFile): a file that
+   * moved out of the library (a folder swapped for a symlink meanwhile) is refused like a path that
+   * leads out (400 `path.symlink-escape`), one that moved while it was opened is 409 `path.changed`;
+   * 404 when it is not there or not a regular file. The caller closes it.
+   */
+  async open(file: LocatedFile): Promise<OpenedLibraryFile> {
+    const what = `"${file.relPath}" in library "${file.library.name}"`;
+    let opened: OpenedLibraryFile;
+    try {
+      opened = await openLibraryFile(file.library.root, file.relPath, { resolved: file.resolved });
+    } catch (err) {
+      if (err instanceof PathError) throw pathProblem(err, file.library);
+      throw fileProblem(err, what);
+    }
+    if (!opened.stats.isFile()) {
+      await opened.close();
+      throw new ProblemError('not-found', `"${file.relPath}" is not a file (a folder?)`);
+    }
+    return opened;
   }
 
   /**
@@ -188,19 +231,27 @@ export class ImagesService {
    * ingested it and its content is no media format. Content type from the row, else from magic bytes.
    */
   async original(file: LocatedFile): Promise<OriginalFile> {
-    await this.#requireRegularFile(file);
+    const opened = await this.open(file);
     if (file.row) {
       return {
-        absPath: file.realPath,
+        opened,
         contentType: file.row.mime_type ?? 'application/octet-stream',
         mediaType: knownMediaType(file.row.media_type),
       };
     }
-    const classification = await this.#classify(file);
-    if (!classification.supported) {
-      throw new ProblemError('not-found', `"${file.relPath}" is not a media file (${classification.reason})`);
+    try {
+      const classification = await this.#classify(file, opened);
+      if (!classification.supported) {
+        throw new ProblemError(
+          'not-found',
+          `"${file.relPath}" is not a media file (${classification.reason})`,
+        );
+      }
+      return { opened, contentType: classification.mime, mediaType: classification.mediaType };
+    } catch (err) {
+      await opened.close();
+      throw err;
     }
-    return { absPath: file.realPath, contentType: classification.mime, mediaType: classification.mediaType };
   }
 
   /**
@@ -214,44 +265,50 @@ export class ImagesService {
       return {
         contentHash: row.content_hash,
         mediaType: knownMediaType(row.media_type),
-        absPath: file.realPath,
+        opened: undefined,
         kind: sourceKindFor(row.media_type, row.mime_type),
         orientation: row.orientation,
         durationSec: row.duration_sec,
       };
     }
-    await this.#requireRegularFile(file);
-    const classification = await this.#classify(file);
-    if (!classification.supported) {
-      if (!row && classification.extensionMediaType === undefined) {
+    const opened = await this.open(file);
+    try {
+      const classification = await this.#classify(file, opened);
+      if (!classification.supported) {
+        if (!row && classification.extensionMediaType === undefined) {
+          throw new ProblemError(
+            'not-found',
+            `"${file.relPath}" is not a media file (${classification.reason})`,
+          );
+        }
         throw new ProblemError(
-          'not-found',
-          `"${file.relPath}" is not a media file (${classification.reason})`,
+          'thumbnail-unsupported',
+          `no thumbnail can be made of "${file.relPath}": ${classification.reason}`,
         );
       }
-      throw new ProblemError(
-        'thumbnail-unsupported',
-        `no thumbnail can be made of "${file.relPath}": ${classification.reason}`,
-      );
-    }
-    let contentHash: string;
-    try {
-      contentHash = await hashFile(file.realPath, { timeoutMs: ON_DEMAND_HASH_TIMEOUT_MS });
+      let contentHash: string;
+      try {
+        // The opened file itself (its /proc/<pid>/fd path): the hash is of what was checked.
+        contentHash = await hashFile(opened.procPath, { timeoutMs: ON_DEMAND_HASH_TIMEOUT_MS });
+      } catch (err) {
+        throw new ProblemError(
+          'unavailable',
+          `"${file.relPath}" is not ingested yet and cannot be hashed now (${errorMessage(err)}); the watcher will get to it`,
+          { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } },
+        );
+      }
+      return {
+        contentHash,
+        mediaType: classification.mediaType,
+        opened,
+        kind: sourceKindFor(classification.mediaType, classification.mime),
+        orientation: row?.orientation ?? null,
+        durationSec: row?.duration_sec ?? null,
+      };
     } catch (err) {
-      throw new ProblemError(
-        'unavailable',
-        `"${file.relPath}" is not ingested yet and cannot be hashed now (${errorMessage(err)}); the watcher will get to it`,
-        { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } },
-      );
+      await opened.close();
+      throw err;
     }
-    return {
-      contentHash,
-      mediaType: classification.mediaType,
-      absPath: file.realPath,
-      kind: sourceKindFor(classification.mediaType, classification.mime),
-      orientation: row?.orientation ?? null,
-      durationSec: row?.duration_sec ?? null,
-    };
   }
 
   /** `"<hash hex>-thumb"` / `"<hash hex>-preview"`: the bytes of a derivative depend on the hash alone. */
@@ -293,7 +350,8 @@ export class ImagesService {
    * sentinel exists or nothing can decode the file; 404 when the original is gone too; 503 when
    * reading it failed (maybe transient).
    */
-  async derivative(source: DerivativeSource, target: DerivativeTarget, relPath: string): Promise<string> {
+  async derivative(source: DerivativeSource, target: DerivativeTarget, file: LocatedFile): Promise<string> {
+    const { relPath } = file;
     const paths = thumbPaths(this.deps.thumbnailsDir, source.contentHash);
     if (await exists(paths.unsupported)) {
       throw new ProblemError(
@@ -303,21 +361,23 @@ export class ImagesService {
     }
     if (await exists(paths[target])) return paths[target];
 
+    // The decoders read the opened, checked file through its /proc/<pid>/fd path: a folder swapped
+    // for a symlink after the check cannot give them another file.
+    const opened = source.opened ?? (await this.open(file));
+    let result: Awaited<ReturnType<DerivativeRenderer['render']>>;
     try {
-      const stats = await fs.stat(source.absPath);
-      if (!stats.isFile()) throw new ProblemError('not-found', `"${relPath}" is not a file`);
-    } catch (err) {
-      if (err instanceof ProblemError) throw err;
-      throw fileProblem(err, `"${relPath}"`);
+      result = await this.deps.renderer.render({
+        absPath: opened.procPath,
+        fileName: file.relPath,
+        contentHash: source.contentHash,
+        target,
+        ...(source.kind ? { kind: source.kind } : {}),
+        orientation: source.orientation,
+        durationSec: source.durationSec,
+      });
+    } finally {
+      if (opened !== source.opened) await opened.close();
     }
-    const result = await this.deps.renderer.render({
-      absPath: source.absPath,
-      contentHash: source.contentHash,
-      target,
-      ...(source.kind ? { kind: source.kind } : {}),
-      orientation: source.orientation,
-      durationSec: source.durationSec,
-    });
     if (result.status === 'ready') return result[target] ?? paths[target];
     if (result.status === 'unsupported') {
       throw new ProblemError(
@@ -382,19 +442,12 @@ export class ImagesService {
     };
   }
 
-  async #requireRegularFile(file: LocatedFile): Promise<void> {
-    let isFile: boolean;
+  async #classify(file: LocatedFile, opened: OpenedLibraryFile): Promise<ReturnType<typeof classifyFile>> {
     try {
-      isFile = (await fs.stat(file.realPath)).isFile();
-    } catch (err) {
-      throw fileProblem(err, `"${file.relPath}" in library "${file.library.name}"`);
-    }
-    if (!isFile) throw new ProblemError('not-found', `"${file.relPath}" is not a file (a folder?)`);
-  }
-
-  async #classify(file: LocatedFile): Promise<ReturnType<typeof classifyFile>> {
-    try {
-      return classifyFile(file.relPath, await readFileHeader(file.realPath));
+      return classifyFile(
+        file.relPath,
+        await readOpenedHeader(opened.handle, Math.max(256, MAGIC_HEADER_BYTES)),
+      );
     } catch (err) {
       throw fileProblem(err, `"${file.relPath}" in library "${file.library.name}"`);
     }

@@ -12,7 +12,6 @@ import {
   type MediaUploadedEvent,
   PathError,
   parsePayload,
-  resolveInsideRoot,
   SCRIPTABLE_SNIFF_BYTES,
   servableName,
   sniffScriptable,
@@ -21,6 +20,7 @@ import {
   withTimeout,
 } from '@lumen/core';
 import type { LibraryRow } from '@lumen/db';
+import { createInDir, type OpenedLibraryDir, openLibraryDir } from '@lumen/media';
 import type { Logger } from '@lumen/runtime';
 import { MultipartError, MultipartReader, multipartBoundary } from '../http/multipart-stream.ts';
 import { ProblemError } from '../http/problem.ts';
@@ -72,8 +72,11 @@ interface Target {
   library: LibraryRow;
   /** Normalized, relative to the root ('' for the root). */
   folder: string;
-  /** The folder on disk (symlinks resolved, inside the root). */
-  realDir: string;
+  /**
+   * The folder, opened and checked inside the root (openLibraryDir). Files are created and published
+   * through its `/proc/<pid>/fd/<fd>/<name>` paths: in this folder, whatever its name leads to now.
+   */
+  dir: OpenedLibraryDir;
 }
 
 /** A file written to a temporary name, not yet visible under its final name. */
@@ -184,7 +187,7 @@ export class UploadService {
           if (fields.library !== undefined && fields.folder !== undefined) {
             target = await this.target(fields.library, fields.folder);
           }
-          received = await this.receive(reader, name, target?.realDir);
+          received = await this.receive(reader, name, target?.dir);
         } else if (part.name === 'library' || part.name === 'folder') {
           const value = await reader.readText(MAX_FIELD_BYTES);
           if (fields[part.name] !== undefined) {
@@ -201,7 +204,9 @@ export class UploadService {
       if (!received.inTarget) {
         received = await this.moveIntoTarget(received, target);
       }
-      const finalName = await publishWithoutClobber(received.tempPath, target.realDir, received.name);
+      // The folder must still be inside the library (it could have been moved out meanwhile).
+      await this.checkTarget(target);
+      const finalName = await publishWithoutClobber(received.tempPath, target.dir.procPath, received.name);
       published = true;
       const relPath = joinRelPath(target.folder, finalName);
       const ingest = await this.requestIngest(target.library, relPath);
@@ -235,6 +240,18 @@ export class UploadService {
         throw new ProblemError('bad-request', 'the client closed the connection during the upload');
       }
       throw err;
+    } finally {
+      await target?.dir.close();
+    }
+  }
+
+  /** The target folder, re-checked before a file is published into it. */
+  private async checkTarget(target: Target): Promise<void> {
+    try {
+      await target.dir.verify();
+    } catch (err) {
+      if (err instanceof PathError) throw folderProblem(err, target.library);
+      throw writeProblem(err, `folder "${target.folder}"`);
     }
   }
 
@@ -249,41 +266,19 @@ export class UploadService {
         { headers: { 'Retry-After': '60' } },
       );
     }
-    const resolveFolder = async () => {
-      try {
-        return await resolveInsideRoot(library.root, folderParam, { allowRoot: true });
-      } catch (err) {
-        if (!(err instanceof PathError)) throw err;
-        if (err.code === 'path.root-unavailable' || err.code === 'path.io') {
-          throw new ProblemError(
-            'unavailable',
-            `${err.code}: library "${library.name}" cannot be written right now`,
-            {
-              headers: { 'Retry-After': '60' },
-            },
-          );
-        }
-        const message = `${err.code}: ${err.message}`;
-        throw new ProblemError('invalid-path', message, {
-          errors: [{ in: 'body', name: 'folder', message }],
-        });
-      }
-    };
-    const resolved = await resolveFolder();
+    // Made and opened one folder at a time from the real root, never through a symlink that leads out.
+    let dir: OpenedLibraryDir;
     try {
-      await fs.mkdir(resolved.realPath, { recursive: true });
+      dir = await openLibraryDir(library.root, folderParam, { create: true });
     } catch (err) {
+      if (err instanceof PathError) throw folderProblem(err, library);
       const code = errnoCode(err);
       if (code === 'EEXIST' || code === 'ENOTDIR') {
-        throw invalid('folder', `"${resolved.relPath}" is a file, not a folder`);
+        throw invalid('folder', `"${folderParam}" is a file, not a folder`);
       }
-      throw writeProblem(err, `folder "${resolved.relPath}"`);
+      throw writeProblem(err, `folder "${folderParam}"`);
     }
-    // Checked again now that it exists: no symlink may lead out of the root.
-    const again = await resolveFolder();
-    const stats = await fs.stat(again.realPath);
-    if (!stats.isDirectory()) throw invalid('folder', `"${again.relPath}" is not a folder`);
-    return { library, folder: again.relPath, realDir: again.realPath };
+    return { library, folder: dir.relPath, dir };
   }
 
   /**
@@ -294,14 +289,14 @@ export class UploadService {
   private async receive(
     reader: MultipartReader,
     sentName: string,
-    dir: string | undefined,
+    dir: OpenedLibraryDir | undefined,
   ): Promise<ReceivedFile> {
-    const folder = dir ?? this.deps.stagingDir;
-    if (dir === undefined) await fs.mkdir(folder, { recursive: true });
-    const tempPath = path.join(folder, uploadTempName(randomBytes(8).toString('hex')));
+    const tempName = uploadTempName(randomBytes(8).toString('hex'));
+    if (dir === undefined) await fs.mkdir(this.deps.stagingDir, { recursive: true });
+    const tempPath = path.join(dir?.procPath ?? this.deps.stagingDir, tempName);
     let handle: fs.FileHandle;
     try {
-      handle = await fs.open(tempPath, 'wx', 0o644);
+      handle = dir ? await createInDir(dir, tempName) : await fs.open(tempPath, 'wx', 0o644);
     } catch (err) {
       throw writeProblem(err, dir === undefined ? 'the staging folder' : 'the target folder');
     }
@@ -360,7 +355,7 @@ export class UploadService {
 
   /** A staged file copied next to its destination (still under a temporary name). */
   private async moveIntoTarget(file: ReceivedFile, target: Target): Promise<ReceivedFile> {
-    const tempPath = path.join(target.realDir, uploadTempName(randomBytes(8).toString('hex')));
+    const tempPath = path.join(target.dir.procPath, uploadTempName(randomBytes(8).toString('hex')));
     try {
       await fs.copyFile(file.tempPath, tempPath, fsConstants.COPYFILE_EXCL);
     } catch (err) {
@@ -460,6 +455,22 @@ function refuseScriptable(name: string, head: Buffer): void {
   throw new ProblemError('scriptable-content', `"${name}" is refused: ${message}`, {
     errors: [{ in: 'body', name: 'file', message }],
   });
+}
+
+/** A folder refused by the path rules: 400 naming `folder`, 409 when it moved meanwhile, 503 when unreachable. */
+function folderProblem(err: PathError, library: LibraryRow): ProblemError {
+  if (err.code === 'path.root-unavailable' || err.code === 'path.io') {
+    return new ProblemError(
+      'unavailable',
+      `${err.code}: library "${library.name}" cannot be written right now`,
+      {
+        headers: { 'Retry-After': '60' },
+      },
+    );
+  }
+  const message = `${err.code}: ${err.message}`;
+  if (err.code === 'path.changed') return new ProblemError('conflict', message);
+  return new ProblemError('invalid-path', message, { errors: [{ in: 'body', name: 'folder', message }] });
 }
 
 /** A failed write as a problem: 507-like conditions and I/O errors are 503 (retry later), 403 for permissions. */

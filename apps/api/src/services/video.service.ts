@@ -184,17 +184,14 @@ export class VideoService {
         { headers: { 'Retry-After': '30' } },
       );
     }
-    let isFile: boolean;
-    try {
-      isFile = (await fs.stat(file.realPath)).isFile();
-    } catch (err) {
-      throw fileProblem(err, `"${file.relPath}" in library "${file.library.name}"`);
-    }
-    if (!isFile) throw new ProblemError('not-found', `"${file.relPath}" is not a file`);
+    // Opened and checked (404 when gone, 400/409 when it leads out or moved); the transcoder opens
+    // and checks it again when it reads it.
+    const opened = await this.deps.images.open(file);
+    await opened.close();
     return {
       library: file.library,
       relPath: file.relPath,
-      realPath: file.realPath,
+      realPath: opened.realPath,
       row,
       contentHash: row.content_hash,
       hex: contentHashHex(row.content_hash),

@@ -1,14 +1,16 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { classifyFile, type MediaType, storedMtimeMs } from '@lumen/core';
+import { classifyFile, MAGIC_HEADER_BYTES, type MediaType, PathError, storedMtimeMs } from '@lumen/core';
 import type { ImageExifInput, ThumbStatus } from '@lumen/db';
 import {
   type ExiftoolProcess,
   errorMessage,
   hashFile,
+  type OpenedLibraryFile,
+  openLibraryFile,
   orientationFromRotation,
   probeVideo,
-  readFileHeader,
+  readOpenedHeader,
   readPhotoMetadata,
   renderImageDerivatives,
   type SourceKind,
@@ -68,7 +70,46 @@ export async function ingestFile(
   state: IngestState,
   signal: AbortSignal,
 ): Promise<IngestedFile | undefined> {
-  const header = await readHeader(req.absPath);
+  const source = await openSource(req);
+  if (source === undefined) return undefined;
+  try {
+    return await ingestOpened(req, source, settings, state, signal);
+  } finally {
+    await source.close();
+  }
+}
+
+/**
+ * The file opened under its library's root and checked (openLibraryFile); undefined when it is gone,
+ * or leads out of the library (a symlink, or a folder swapped for one): such a file is not ingested.
+ */
+async function openSource(req: IngestRequest): Promise<OpenedLibraryFile | undefined> {
+  let opened: OpenedLibraryFile;
+  try {
+    opened = await openLibraryFile(req.library.root, req.relPath);
+  } catch (err) {
+    if (err instanceof PathError || isGone(err)) return undefined;
+    throw err;
+  }
+  if (!opened.stats.isFile()) {
+    await opened.close();
+    return undefined;
+  }
+  return opened;
+}
+
+/**
+ * Every reader (hash, exifr, exiftool, ffprobe, sharp, ffmpeg) gets `source.procPath`: the opened,
+ * checked file itself, whatever its path leads to meanwhile.
+ */
+async function ingestOpened(
+  req: IngestRequest,
+  source: OpenedLibraryFile,
+  settings: IngestFileSettings,
+  state: IngestState,
+  signal: AbortSignal,
+): Promise<IngestedFile | undefined> {
+  const header = await readHeader(source);
   if (header === undefined) return undefined;
   const classification = classifyFile(req.fileName, header);
   // The scan only sends files with a media extension, so the extension's type is always known.
@@ -83,7 +124,7 @@ export async function ingestFile(
   let contentHash: string;
   try {
     // Bounded by the per-file limit (in `signal`) only: a large video on a slow mount needs longer than a step.
-    contentHash = await hashFile(req.absPath, { signal });
+    contentHash = await hashFile(source.procPath, { signal });
   } catch (err) {
     if (isGone(err)) return undefined;
     const problem = `hash: ${errorMessage(err)}`;
@@ -114,7 +155,7 @@ export async function ingestFile(
   let durationSec: number | null = null;
   if (mediaType === 'video') {
     try {
-      const probe = await probeVideo(req.absPath, { timeoutMs: settings.stepTimeoutMs });
+      const probe = await probeVideo(source.procPath, { timeoutMs: settings.stepTimeoutMs });
       durationSec = probe.durationSec;
       orientation = orientationFromRotation(probe.rotation);
       Object.assign(base, {
@@ -141,7 +182,7 @@ export async function ingestFile(
       problems.push(`ffprobe: ${errorMessage(err)}`);
     }
   } else {
-    const meta = await readPhotoMetadata(req.absPath, {
+    const meta = await readPhotoMetadata(source.procPath, {
       mtimeMs: req.mtimeMs,
       kind,
       timeoutMs: settings.stepTimeoutMs,
@@ -171,7 +212,8 @@ export async function ingestFile(
   if (signal.aborted) throw signal.reason;
 
   const render = await renderImageDerivatives({
-    absPath: req.absPath,
+    absPath: source.procPath,
+    fileName: req.fileName,
     contentHash,
     thumbnailsDir: settings.thumbnailsDir,
     targets: ['thumb'],
@@ -248,9 +290,9 @@ function baseRow(req: IngestRequest, mediaType: MediaType, mimeType: string | nu
   };
 }
 
-async function readHeader(absPath: string): Promise<Uint8Array | undefined> {
+async function readHeader(source: OpenedLibraryFile): Promise<Uint8Array | undefined> {
   try {
-    return await readFileHeader(absPath);
+    return await readOpenedHeader(source.handle, Math.max(256, MAGIC_HEADER_BYTES));
   } catch (err) {
     if (isGone(err)) return undefined;
     throw err;

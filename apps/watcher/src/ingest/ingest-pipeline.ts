@@ -1,9 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Bus } from '@lumen/bus';
-import { type MediaIngestedEvent, parsePayload, subjects } from '@lumen/core';
+import { type MediaIngestedEvent, PathError, parsePayload, subjects } from '@lumen/core';
 import type { DirectoryEntry, ImageExifRepository, ThumbStatus } from '@lumen/db';
-import { errorMessage, renderImageDerivatives, thumbPaths } from '@lumen/media';
+import {
+  errorMessage,
+  type OpenedLibraryFile,
+  openLibraryFile,
+  renderImageDerivatives,
+  thumbPaths,
+} from '@lumen/media';
 import type { Logger } from '@lumen/runtime';
 import type { IngestRequest, IngestSink, LibraryRef } from '../scan/library-scan.ts';
 import type { WatcherMetrics } from '../watcher-metrics.ts';
@@ -366,9 +372,16 @@ export class IngestPipeline implements IngestSink {
     if (this.closed) return;
     let status: ThumbStatus;
     try {
+      // Opened under the root and checked; the decoders read the descriptor (/proc/<pid>/fd/<fd>).
+      const opened: OpenedLibraryFile = await openLibraryFile(library.root, relPath);
+      if (!opened.stats.isFile()) {
+        await opened.close();
+        throw new Error(`${relPath} is not a regular file`);
+      }
       const result = await raceSignal(
         renderImageDerivatives({
-          absPath: source.absPath,
+          absPath: opened.procPath,
+          fileName: relPath,
           contentHash: source.contentHash,
           thumbnailsDir: this.opts.thumbnailsDir,
           targets: ['preview'],
@@ -382,7 +395,9 @@ export class IngestPipeline implements IngestSink {
           timeoutMs: this.opts.stepTimeoutMs,
           decodeQueueTimeoutMs: this.opts.decodeQueueTimeoutMs ?? this.opts.stepTimeoutMs,
           exiftool: this.opts.exiftool,
-        }),
+          // Closed when the render is over, not when the race gives up on it: its fd number must
+          // not be reused under a render still running.
+        }).finally(() => opened.close()),
         AbortSignal.any([AbortSignal.timeout(this.opts.fileTimeoutMs), this.abort.signal]),
       );
       status = result.status;
@@ -394,7 +409,12 @@ export class IngestPipeline implements IngestSink {
       if (this.abort.signal.aborted) return;
       status = 'failed';
       this.logger.warn(
-        { library: library.name, path: source.absPath, err: errorMessage(err) },
+        {
+          library: library.name,
+          path: source.absPath,
+          err: errorMessage(err),
+          ...(err instanceof PathError ? { code: err.code } : {}),
+        },
         'preview failed',
       );
     }

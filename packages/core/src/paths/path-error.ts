@@ -12,6 +12,7 @@ export type PathErrorCode =
   | 'path.symlink-escape'
   | 'path.symlink-dangling'
   | 'path.symlink-loop'
+  | 'path.changed'
   | 'path.root-unavailable'
   | 'path.io';
 

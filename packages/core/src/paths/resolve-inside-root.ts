@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isInsideRoot } from './opened-file-check.ts';
 import { PathError } from './path-error.ts';
 import { type RelPathOptions, validateRelPath } from './validate-rel-path.ts';
 
@@ -16,22 +17,21 @@ import { type RelPathOptions, validateRelPath } from './validate-rel-path.ts';
  * resolved gives `path.root-unavailable`; other I/O errors give `path.io`.
  *
  * `absPath` is the lexical path under `root` (as configured, symlinked root or not); `realPath`
- * is where it resolves to right now. A symlink swapped after this check is not caught here.
+ * is where it resolves to right now. A symlink swapped after this check is not caught here: code
+ * that reads or writes the file opens it first and then checks the descriptor (`checkOpenedFile`,
+ * and `openLibraryFile` / `openLibraryDir` in @lumen/media; docs/decisions.md, "Library files are
+ * opened, then checked").
  */
 export interface ResolvedPath {
   absPath: string;
   relPath: string;
   realPath: string;
+  /** The root with its symlinks resolved: what an opened descriptor is checked against. */
+  realRoot: string;
 }
 
 function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
-}
-
-function isInside(realRoot: string, candidate: string): boolean {
-  if (candidate === realRoot) return true;
-  const prefix = realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep;
-  return candidate.startsWith(prefix);
 }
 
 export async function resolveInsideRoot(
@@ -79,13 +79,18 @@ export async function resolveInsideRoot(
     }
   }
 
-  if (!isInside(realRoot, realExisting)) {
+  if (!isInsideRoot(realRoot, realExisting)) {
     throw new PathError(
       'path.symlink-escape',
       `Path ${relPath} leads outside the library root through a symlink`,
     );
   }
-  return { absPath, relPath, realPath: path.join(realExisting, ...segments.slice(existingDepth)) };
+  return {
+    absPath,
+    relPath,
+    realPath: path.join(realExisting, ...segments.slice(existingDepth)),
+    realRoot,
+  };
 }
 
 /** True when the entry itself exists (lstat: a dangling symlink exists, its target does not). */
