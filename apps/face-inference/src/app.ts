@@ -33,13 +33,17 @@ async function readImage(req: Request): Promise<{ bytes: Uint8Array; fields: Rec
       throw new FaceProblemError('bad_request', `cannot read the multipart body: ${(err as Error).message}`);
     }
     const image = form.get('image');
-    if (!(image instanceof Blob)) throw new FaceProblemError('bad_request', 'the multipart body has no file field "image"');
+    if (!(image instanceof Blob))
+      throw new FaceProblemError('bad_request', 'the multipart body has no file field "image"');
     const fields: Record<string, string> = {};
     for (const [k, v] of form.entries()) if (typeof v === 'string') fields[k] = v;
     return { bytes: new Uint8Array(await image.arrayBuffer()), fields };
   }
   if (/^(application\/json|text\/)/i.test(type)) {
-    throw new FaceProblemError('unsupported_media_type', `send the image bytes (image/*) or multipart/form-data, not ${type}`);
+    throw new FaceProblemError(
+      'unsupported_media_type',
+      `send the image bytes (image/*) or multipart/form-data, not ${type}`,
+    );
   }
   return { bytes: new Uint8Array(await req.arrayBuffer()), fields: {} };
 }
@@ -66,7 +70,12 @@ export function createApp(deps: AppDeps): Hono {
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
-    const line = { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) };
+    const line = {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round(performance.now() - started),
+    };
     if (c.req.path === '/healthz') deps.logger.debug(line, 'request');
     else deps.logger.info(line, 'request');
   });
@@ -74,15 +83,21 @@ export function createApp(deps: AppDeps): Hono {
   const limit = bodyLimit({
     maxSize: deps.maxBodyBytes,
     onError: () => {
-      throw new FaceProblemError('too_large', `the body may not exceed ${deps.maxBodyBytes} bytes`);
+      // The rest of the body stays unread: the connection cannot carry another request.
+      throw new FaceProblemError('too_large', `the body may not exceed ${deps.maxBodyBytes} bytes`, {
+        Connection: 'close',
+      });
     },
   });
 
   app.get('/healthz', (c) => {
     const status = service.status();
-    if (status.state === 'ready') return c.json({ status: 'ok', model: service.info.model, loadMs: status.loadMs });
+    if (status.state === 'ready')
+      return c.json({ status: 'ok', model: service.info.model, loadMs: status.loadMs });
     if (status.state === 'failed') {
-      return problemResponse('load_failed', `the face model failed to load: ${status.error}`, { 'Retry-After': '60' });
+      return problemResponse('load_failed', `the face model failed to load: ${status.error}`, {
+        'Retry-After': '60',
+      });
     }
     return problemResponse('loading', 'the face model is loading', { 'Retry-After': '2' });
   });

@@ -32,7 +32,13 @@ export async function spawnFaceInference(opts: {
   const child: ChildProcess = fork(path.join(packageDir, 'src', 'main.ts'), [], {
     cwd: packageDir,
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, ...opts.env, FACE_INFERENCE_HOST: '127.0.0.1', FACE_INFERENCE_PORT: '0', INIT_CWD: process.cwd() },
+    env: {
+      ...process.env,
+      ...opts.env,
+      FACE_INFERENCE_HOST: '127.0.0.1',
+      FACE_INFERENCE_PORT: '0',
+      INIT_CWD: process.cwd(),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -88,7 +88,9 @@ const humanDist = path.dirname(require.resolve('@vladmandic/human'));
 const humanRoot = path.dirname(humanDist);
 export const HUMAN_MODELS_DIR = path.join(humanRoot, 'models');
 /** The wasm backend human itself resolves, so the binaries match its JavaScript. */
-const wasmDir = path.dirname(createRequire(path.join(humanDist, 'human.node-wasm.js')).resolve('@tensorflow/tfjs-backend-wasm'));
+const wasmDir = path.dirname(
+  createRequire(path.join(humanDist, 'human.node-wasm.js')).resolve('@tensorflow/tfjs-backend-wasm'),
+);
 
 const routedTfs = new WeakSet<object>();
 
@@ -106,7 +108,8 @@ function registerFileLoader(tf: Tf): void {
           const specs: unknown[] = [];
           const shards: Buffer[] = [];
           for (const group of manifest) {
-            for (const shard of group.paths) shards.push(await fs.readFile(path.join(path.dirname(file), shard)));
+            for (const shard of group.paths)
+              shards.push(await fs.readFile(path.join(path.dirname(file), shard)));
             specs.push(...group.weights);
           }
           const all = Buffer.concat(shards);
@@ -132,8 +135,15 @@ function humanConfig(opts: DetectOptions): Record<string, unknown> {
 export class HumanFaceModel implements FaceModel {
   readonly info: ModelInfo = { model: HUMAN_MODEL_NAME, embeddingDim: EMBEDDING_DIM, normalized: true };
   private human: Human | undefined;
+  private loading: Promise<void> | undefined;
 
-  async load(): Promise<void> {
+  /** Load once; later calls (a second server over the same model) share the first load. */
+  load(): Promise<void> {
+    this.loading ??= this.loadOnce();
+    return this.loading;
+  }
+
+  private async loadOnce(): Promise<void> {
     const { Human } = require(path.join(humanDist, 'human.node-wasm.js')) as {
       Human: new (config: Record<string, unknown>) => Human;
     };
@@ -168,7 +178,8 @@ export class HumanFaceModel implements FaceModel {
     registerFileLoader(human.tf);
     await human.load();
     for (const name of ['blazeface', 'facemesh', 'faceres']) {
-      if (!human.models.models[name]) throw new Error(`human could not load its ${name} model from ${HUMAN_MODELS_DIR}`);
+      if (!human.models.models[name])
+        throw new Error(`human could not load its ${name} model from ${HUMAN_MODELS_DIR}`);
     }
     this.human = human;
   }
@@ -190,7 +201,8 @@ export class HumanFaceModel implements FaceModel {
     if (result.error) throw new Error(`human.detect: ${result.error}`);
     const faces: DetectedFace[] = [];
     for (const face of result.face) {
-      if (!(face.score >= opts.minScore) || !face.embedding || face.embedding.length !== EMBEDDING_DIM) continue;
+      if (!(face.score >= opts.minScore) || !face.embedding || face.embedding.length !== EMBEDDING_DIM)
+        continue;
       const [x, y, w, h] = face.box;
       const box = {
         x1: clamp(x, 0, image.width),

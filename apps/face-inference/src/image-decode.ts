@@ -49,7 +49,11 @@ export async function decodeUpright(
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new BadImageError(`decoded to ${info.channels} channels, not 3`);
     return {
-      image: { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height },
+      image: {
+        data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+        width: info.width,
+        height: info.height,
+      },
       width,
       height,
       scale: info.width / width,

@@ -112,12 +112,19 @@ export class InferenceService {
           y2: round(f.box.y2 / s),
         },
         score: round(f.score, 4),
-        ...(f.landmarks ? { landmarks: f.landmarks.map(([x, y]) => [round(x / s), round(y / s)] as [number, number]) } : {}),
+        ...(f.landmarks
+          ? { landmarks: f.landmarks.map(([x, y]) => [round(x / s), round(y / s)] as [number, number]) }
+          : {}),
         embedding: encodeEmbedding(f.embedding),
       })),
     };
     this.logger.debug(
-      { width: decoded.width, height: decoded.height, faces: faces.length, ms: Math.round(performance.now() - started) },
+      {
+        width: decoded.width,
+        height: decoded.height,
+        faces: faces.length,
+        ms: Math.round(performance.now() - started),
+      },
       'detected',
     );
     return answer;
@@ -145,7 +152,9 @@ export class InferenceService {
   /** Run `fn` after every call queued before it; give up with `busy` if the turn does not come in time. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     if (this.waiting >= this.opts.maxQueue) {
-      return Promise.reject(new NotReadyError('busy', 5, `${this.waiting} requests are already waiting for the model`));
+      return Promise.reject(
+        new NotReadyError('busy', 5, `${this.waiting} requests are already waiting for the model`),
+      );
     }
     this.waiting++;
     let timedOut = false;

@@ -30,7 +30,11 @@ export interface FaceProblemBody {
   message: string;
 }
 
-export function problemResponse(kind: FaceProblem, detail: string, headers: Record<string, string> = {}): Response {
+export function problemResponse(
+  kind: FaceProblem,
+  detail: string,
+  headers: Record<string, string> = {},
+): Response {
   const entry = faceProblems[kind];
   const body: FaceProblemBody = {
     type: `${PROBLEM_BASE_URI}/${kind.replaceAll('_', '-')}`,

@@ -39,7 +39,11 @@ export async function start(deps: FaceInferenceDeps): Promise<FaceInferenceHandl
   const model = deps.model ?? new HumanFaceModel();
   const service = new InferenceService(
     model,
-    { maxSide: env.FACE_INFERENCE_MAX_SIDE, queueTimeoutMs: env.FACE_INFERENCE_QUEUE_TIMEOUT_SEC * 1000, maxQueue: MAX_QUEUE },
+    {
+      maxSide: env.FACE_INFERENCE_MAX_SIDE,
+      queueTimeoutMs: env.FACE_INFERENCE_QUEUE_TIMEOUT_SEC * 1000,
+      maxQueue: MAX_QUEUE,
+    },
     logger,
   );
   const maxBodyBytes = Math.round(env.FACE_INFERENCE_MAX_BODY_MB * 1024 * 1024);

@@ -197,7 +197,12 @@ export const envSchema = z.object({
 
   // Built-in face inference (apps/face-inference; docs/faces-builtin.md)
   /** `builtin`: `pnpm start` runs apps/face-inference as a child on loopback and points the faces client at it. */
-  FACE_INFERENCE: z.string().trim().toLowerCase().pipe(z.enum(['off', 'builtin'])).default('off'),
+  FACE_INFERENCE: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['off', 'builtin']))
+    .default('off'),
   FACE_INFERENCE_HOST: nonEmpty.default('127.0.0.1'),
   FACE_INFERENCE_PORT: intIn(0, 65535).default(8090),
   FACE_INFERENCE_MAX_BODY_MB: numIn(0.001, 1024).default(32),
