@@ -28,6 +28,7 @@ export interface FaceInferenceHandle {
 /** At most this many requests wait for the model; more get 503 `busy` at once. */
 export const MAX_QUEUE = 64;
 const STOP_GRACE_MS = 3_000;
+const KEEP_ALIVE_MS = 65_000;
 
 /**
  * Listen first (answering 503 + Retry-After while loading), then load the model.
@@ -49,6 +50,9 @@ export async function start(deps: FaceInferenceDeps): Promise<FaceInferenceHandl
   const maxBodyBytes = Math.round(env.FACE_INFERENCE_MAX_BODY_MB * 1024 * 1024);
   const app = createApp({ service, logger, maxBodyBytes });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  // Clients (the watcher, FACE_DETECT_CONCURRENCY connections) keep their connections between photos;
+  // a short server timeout races their reuse of an idle socket ("other side closed").
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   const host = env.FACE_INFERENCE_HOST;
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) =>
