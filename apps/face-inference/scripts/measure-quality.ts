@@ -144,12 +144,10 @@ for (const [file, count] of Object.entries(FACE_PHOTOS)) {
   const meta = await sharp(upright).metadata();
   const w = meta.width as number;
   const h = meta.height as number;
-  const ids = base.faces
-    .slice(0, count)
-    .map((f, i) => ({
-      face: f,
-      identity: { id: `${file}#${i}`, embeddings: [{ variant: 'original', e: f.embedding }] },
-    }));
+  const ids = base.faces.slice(0, count).map((f, i) => ({
+    face: f,
+    identity: { id: `${file}#${i}`, embeddings: [{ variant: 'original', e: f.embedding }] },
+  }));
   for (const v of VARIANTS) {
     const altered = await v.make(upright, w, h);
     const r = await facesOf(altered);

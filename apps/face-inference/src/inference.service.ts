@@ -149,36 +149,41 @@ export class InferenceService {
     }
   }
 
-  /** Run `fn` after every call queued before it; give up with `busy` if the turn does not come in time. */
+  /**
+   * Run `fn` after every call queued before it; give up with `busy` if the turn does not come in
+   * time. The model computes synchronously, so while it runs no timer fires: the wait is also
+   * checked when the turn comes.
+   */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.waiting >= this.opts.maxQueue) {
-      return Promise.reject(
-        new NotReadyError('busy', 5, `${this.waiting} requests are already waiting for the model`),
-      );
+    const { queueTimeoutMs, maxQueue } = this.opts;
+    const busy = (detail: string, retryAfter: number) => new NotReadyError('busy', retryAfter, detail);
+    if (this.waiting >= maxQueue) {
+      return Promise.reject(busy(`${this.waiting} requests are already waiting for the model`, 5));
     }
     this.waiting++;
+    const enqueued = Date.now();
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
-    const turn = this.tail;
-    const run = turn.then(() => {
-      clearTimeout(timer);
-      if (timedOut) return undefined;
-      this.waiting--;
-      return fn();
-    });
+    // Yield first: the model blocks the event loop while it runs, so requests that arrived meanwhile
+    // are read (and queued, and timed) only if the loop gets a turn between two calls.
+    const run = this.tail
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => {
+        clearTimeout(timer);
+        if (timedOut) return undefined;
+        this.waiting--;
+        const waited = Date.now() - enqueued;
+        if (waited > queueTimeoutMs)
+          throw busy(`waited ${waited} ms for the model`, Math.ceil(queueTimeoutMs / 1000));
+        return fn();
+      });
     this.tail = run.catch(() => undefined);
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         timedOut = true;
         this.waiting--;
-        reject(
-          new NotReadyError(
-            'busy',
-            Math.ceil(this.opts.queueTimeoutMs / 1000),
-            `waited ${this.opts.queueTimeoutMs} ms for the model`,
-          ),
-        );
-      }, this.opts.queueTimeoutMs);
+        reject(busy(`waited ${queueTimeoutMs} ms for the model`, Math.ceil(queueTimeoutMs / 1000)));
+      }, queueTimeoutMs);
       timer.unref();
     });
     return Promise.race([run as Promise<T>, timeout]);

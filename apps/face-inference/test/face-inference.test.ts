@@ -318,6 +318,25 @@ describe('errors', () => {
     expect(body.faces).toHaveLength(1);
   });
 
+  it('answers 503 busy + Retry-After to requests that wait for the model longer than the queue timeout', async () => {
+    const short = await startService({ FACE_INFERENCE_QUEUE_TIMEOUT_SEC: '1' });
+    await short.loaded;
+    const bytes = new Uint8Array(await photo(PORTRAIT));
+    // One image at a time, each a few hundred ms at least: the last of 8 sent at once wait over 1 s.
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => fetch(`${short.url}/v1/faces/detect`, { method: 'POST', body: bytes })),
+    );
+    const statuses = answers.map((r) => r.status);
+    expect(statuses).toContain(200);
+    expect(statuses).toContain(503);
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+    const busy = answers.find((r) => r.status === 503) as Response;
+    expect(Number(busy.headers.get('retry-after'))).toBeGreaterThan(0);
+    await expectProblem(busy, 503, 'busy');
+    // The model is free again afterwards.
+    expect((await detect(short.url, bytes)).faces).toHaveLength(1);
+  });
+
   it('logs one line per request', () => {
     const lines = logs.filter((l) => l.msg === 'request' && l.path === '/v1/faces/detect');
     expect(lines.length).toBeGreaterThan(5);
