@@ -178,7 +178,7 @@ const benchmark: Benchmark = {
           unit: 'images/s',
           baseline,
           baselineValue: median(bare.map((p) => p.imagesPerSecond)),
-          note: 'higher is better; the next upload and decode overlap the current detection',
+          note: 'higher is better; the service runs one image at a time, the second request waits (its upload and decode overlap)',
         }),
         row({
           name,
