@@ -21,6 +21,7 @@ export default defineConfig({
       project('@lumen/watcher', './apps/watcher'),
       project('@lumen/transcoder', './apps/transcoder'),
       project('@lumen/standalone', './apps/standalone'),
+      project('@lumen/face-inference', './apps/face-inference'),
       project('@lumen/runtime', './packages/runtime'),
       project('@lumen/infra', './infra'),
       project('@lumen/test-support', './packages/test-support'),

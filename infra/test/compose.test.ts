@@ -149,8 +149,8 @@ describe('infra/compose.yaml and the code', () => {
   it('keeps face inference out of a plain `up`: only in the optional profile `faces`', () => {
     const faces = compose.services['face-inference'];
     expect(faces?.profiles).toEqual(['faces']);
-    // apps/face-inference is planned (README, Status): the profile is the place it will run.
     expect(faces?.command).toEqual(['apps/face-inference/src/main.ts']);
+    expect(fs.existsSync(path.join(repoRoot, 'apps/face-inference/src/main.ts'))).toBe(true);
   });
 
   it('gives every service a health check, and starts each after what it needs is healthy', () => {

@@ -52,7 +52,7 @@ describe('watcher and transcoder: the heartbeat file', () => {
   it('names the services it knows when it is given another', async () => {
     const result = await check(['painter']);
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('pass one of api, watcher, transcoder, standalone');
+    expect(result.stderr).toContain('pass one of api, watcher, transcoder, standalone, face-inference');
   });
 });
 
@@ -92,6 +92,30 @@ describe('api and standalone: GET /health on the port of BIND_URL', () => {
     const result = await check(['api'], { BIND_URL: `127.0.0.1:${closed}` });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`http://127.0.0.1:${closed}/health`);
+  });
+
+  it('face-inference: GET /healthz on FACE_INFERENCE_PORT (503 while its model loads), and its heartbeat', async () => {
+    const serveHealthz = async (status: number) => {
+      const server = http.createServer((req, res) =>
+        res.writeHead(req.url === '/healthz' ? status : 404).end('{}'),
+      );
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return String((server.address() as AddressInfo).port);
+    };
+    const loadingPort = await serveHealthz(503);
+    const readyPort = await serveHealthz(200);
+    const loading = await check(['face-inference'], { FACE_INFERENCE_PORT: loadingPort });
+    expect(loading.status).toBe(1);
+    expect(loading.stderr).toContain(`http://127.0.0.1:${loadingPort}/healthz answered 503`);
+    expect((await check(['face-inference'], { FACE_INFERENCE_PORT: readyPort })).stderr).toContain(
+      'no heartbeat file',
+    );
+    fs.writeFileSync(path.join(tmp, 'lumen-face-inference.alive'), 'now');
+    expect(await check(['face-inference'], { FACE_INFERENCE_PORT: readyPort })).toEqual({
+      status: 0,
+      stderr: '',
+    });
   });
 
   it('standalone: needs both /health and the heartbeat of the one process (lumen)', async () => {

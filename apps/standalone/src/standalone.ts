@@ -3,6 +3,7 @@ import { ensureAdminUser, start as startApi } from '@lumen/api';
 import { createBus } from '@lumen/bus';
 import type { Config } from '@lumen/core';
 import { openDatabase, UsersRepository } from '@lumen/db';
+import { type FaceInferenceChild, spawnFaceInference } from '@lumen/face-inference';
 import { type Logger, loadOrCreateSecretKey, securePrivateDirs } from '@lumen/runtime';
 import { start as startTranscoder } from '@lumen/transcoder';
 import { start as startWatcher } from '@lumen/watcher';
@@ -30,7 +31,25 @@ export async function startStandalone(baseConfig: Config, logger: Logger): Promi
     if (await ensureSampleLibrary(root)) logger.info({ root }, 'created the sample library');
     libraries = [{ name: 'sample', root }];
   }
-  const config: Config = { ...baseConfig, secretKey, libraries };
+  let config: Config = { ...baseConfig, secretKey, libraries };
+
+  // FACE_INFERENCE=builtin: the built-in face service as a child on loopback; the faces client
+  // talks to it over HTTP like to any other inference service (docs/faces-builtin.md).
+  let faceInference: FaceInferenceChild | undefined;
+  if (config.env.FACE_INFERENCE === 'builtin') {
+    if (config.faces.apiBaseUrl) {
+      logger.warn(
+        { ignored: config.faces.apiBaseUrl },
+        'FACE_INFERENCE=builtin overrides APOLLO_FACE_API_BASE_URL',
+      );
+    }
+    faceInference = await spawnFaceInference({ logger });
+    config = {
+      ...config,
+      env: { ...config.env, APOLLO_FACE_API_BASE_URL: faceInference.url },
+      faces: { ...config.faces, apiBaseUrl: faceInference.url },
+    };
+  }
 
   const database = await openDatabase(config.database);
   const bus = await createBus(config, logger);
@@ -59,6 +78,7 @@ export async function startStandalone(baseConfig: Config, logger: Logger): Promi
       await api.stop();
       await watcher.stop();
       await transcoder.stop();
+      await faceInference?.stop();
       await bus.close();
       await database.close();
     },

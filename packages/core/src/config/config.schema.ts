@@ -216,6 +216,22 @@ export const envSchema = z.object({
   TRANSCODE_CONCURRENCY: intIn(1, 64).optional(),
   TRANSCODE_MAX_ATTEMPTS: intIn(1, 100).default(3),
 
+  // Built-in face inference (apps/face-inference; docs/faces-builtin.md)
+  /** `builtin`: `pnpm start` runs apps/face-inference as a child on loopback and points the faces client at it. */
+  FACE_INFERENCE: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['off', 'builtin']))
+    .default('off'),
+  FACE_INFERENCE_HOST: nonEmpty.default('127.0.0.1'),
+  FACE_INFERENCE_PORT: intIn(0, 65535).default(8090),
+  FACE_INFERENCE_MAX_BODY_MB: numIn(0.001, 1024).default(32),
+  /** Longest side an image is decoded to before detection; boxes are still reported in the full image's pixels. */
+  FACE_INFERENCE_MAX_SIDE: intIn(64, 16384).default(2048),
+  /** A request that waits longer than this for the model (one image at a time) gets 503 + Retry-After. */
+  FACE_INFERENCE_QUEUE_TIMEOUT_SEC: numIn(1, 3600).default(30),
+
   // Faces (SPEC 6)
   APOLLO_API_BASE_URL: httpUrl.optional(),
   APOLLO_FACE_API_BASE_URL: httpUrl.optional(),
