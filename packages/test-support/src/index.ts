@@ -1,2 +1,3 @@
+export * from './llm-servers.ts';
 export * from './services.ts';
 export * from './unique-jpeg.ts';
