@@ -23,6 +23,7 @@ export {
   type ThumbStatus,
   type UpsertedImage,
 } from './repositories/image-exif.repository.ts';
+export * from './repositories/insights.repository.ts';
 export {
   LibrariesRepository,
   type LibraryRow,

@@ -28,6 +28,12 @@ export const problemCatalog = {
   'rate-limited': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Service unavailable' },
+  /** AI insights (or the backend a request asks for) are off: `detail` names the setting to set. */
+  'insights-not-configured': { status: 503, title: 'AI insights are not configured' },
+  /** No LLM backend could be reached (primary and fallback); `detail` gives each reason. */
+  'llm-unavailable': { status: 503, title: 'The LLM backend cannot be reached' },
+  /** The LLM backend answered with an error (unknown model, its own failure) or broke off. */
+  'llm-error': { status: 502, title: 'The LLM backend answered with an error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemKind = keyof typeof problemCatalog;
