@@ -38,6 +38,7 @@ export * from './repositories/memories.repository.ts';
 export * from './repositories/missing-files.repository.ts';
 export * from './repositories/photos.repository.ts';
 export { type AppSettingRow, SettingsRepository } from './repositories/settings.repository.ts';
+export * from './repositories/summary-vectors.repository.ts';
 export * from './repositories/tags.repository.ts';
 export {
   type CreateUserInput,

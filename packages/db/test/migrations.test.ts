@@ -71,6 +71,7 @@ describe('opening SQLite', () => {
       'image_exif_missing_library_id_id_idx',
       'image_exif_shuffle_idx',
       'photo_insights_content_hash_idx',
+      'photo_insights_content_hash_is_current_idx',
       'tagged_photo_content_hash_tag_id_idx',
       'tagged_photo_library_id_rel_path_idx',
     ]);

@@ -1,3 +1,4 @@
 export * from './llm-servers.ts';
 export * from './services.ts';
+export * from './sms-server.ts';
 export * from './unique-jpeg.ts';

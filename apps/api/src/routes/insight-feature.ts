@@ -4,11 +4,13 @@ import {
   InsightsRepository,
   LibrariesRepository,
   PhotosRepository,
+  SummaryVectorsRepository,
   TagsRepository,
 } from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
 import type { App } from '../http/app-env.ts';
 import type { ImagesService } from '../services/images.service.ts';
+import { ConversationSummariesService } from '../services/insights/conversation-summaries.service.ts';
 import { InsightBackends } from '../services/insights/insight-backends.ts';
 import { InsightChatService } from '../services/insights/insight-chat.service.ts';
 import { InsightLocks } from '../services/insights/insight-locks.ts';
@@ -51,6 +53,8 @@ export function registerInsightFeature(
     tags: new TagsRepository(db),
     geocoder: new OfflineGeocoder(),
     nominatimUrl: env.NOMINATIM_URL,
+    // Conversation search needs Ollama's embedding model.
+    conversations: backends.ollama ? conversationSummaries(deps, backends, logger) : undefined,
     logger,
   });
   registerInsightsRoutes(app, {
@@ -72,5 +76,22 @@ export function registerInsightFeature(
       logger,
     }),
     heartbeatMs: env.INSIGHTS_HEARTBEAT_SECONDS * 1000,
+  });
+}
+
+/** The summaries service (run by the CLI; its search is the `search_conversations` tool). */
+export function conversationSummaries(
+  deps: { config: Config; database: Database },
+  backends: InsightBackends,
+  logger: Logger,
+): ConversationSummariesService {
+  const env = deps.config.env;
+  return new ConversationSummariesService({
+    backends,
+    repo: new SummaryVectorsRepository(deps.database.db, deps.database.kind),
+    smsUrl: env.SMS_API_URL,
+    smsToken: env.SMS_API_TOKEN,
+    embedModel: env.OLLAMA_EMBED_MODEL,
+    logger,
   });
 }
