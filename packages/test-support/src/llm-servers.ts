@@ -58,6 +58,8 @@ interface ScriptedServerBase {
   requests: RecordedRequest[];
   /** Replies the next chat requests get, in order. */
   replies: ScriptedReply[];
+  /** When `replies` is empty: a reply made from the request body (the demo script); else a 500. */
+  autoReply?: ((body: Record<string, unknown>) => ScriptedReply) | undefined;
   models: ScriptedModel[];
   /** Requests to the chat endpoint (the others filtered out). */
   chatRequests(): RecordedRequest[];
@@ -174,8 +176,12 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-function nextReply(server: ScriptedServerBase, res: http.ServerResponse): ScriptedReply | undefined {
-  const reply = server.replies.shift();
+function nextReply(
+  server: ScriptedServerBase,
+  res: http.ServerResponse,
+  body: Record<string, unknown>,
+): ScriptedReply | undefined {
+  const reply = server.replies.shift() ?? server.autoReply?.(body);
   if (!reply) {
     json(res, 500, { error: 'the scripted server has no reply left for this request' });
     return undefined;
@@ -250,7 +256,7 @@ export async function startScriptedOllama(init: { models?: ScriptedModel[] } = {
     if (req.method === 'POST' && recorded.path === '/api/chat') {
       if (!known(body.model))
         return json(res, 404, { error: `model '${String(body.model)}' not found, try pulling it first` });
-      const reply = nextReply(server, res);
+      const reply = nextReply(server, res, body);
       if (!reply) return;
       const stream = body.stream !== false;
       const chunks = pieces(reply.text, reply.chunkChars ?? 7);
@@ -348,7 +354,7 @@ export async function startScriptedOpenRouter(
       if (!String(req.headers.authorization ?? '').startsWith('Bearer ')) {
         return json(res, 401, { error: { message: 'No auth credentials found', code: 401 } });
       }
-      const reply = nextReply(server, res);
+      const reply = nextReply(server, res, body);
       if (!reply) return;
       const id = `gen-${++seq}`;
       const created = Math.floor(Date.now() / 1000);
