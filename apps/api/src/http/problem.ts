@@ -76,10 +76,18 @@ export class ProblemError extends Error {
   }
 }
 
+/** Kinds only ever chosen on purpose, never for a bare status. */
+const SPECIFIC_KINDS = new Set<ProblemKind>([
+  'validation',
+  'insights-not-configured',
+  'llm-unavailable',
+  'llm-error',
+]);
+
 /** Maps an HTTP status to the catalog entry used when only a status is known (e.g. a hono HTTPException). */
 export function kindForStatus(status: number): ProblemKind {
   const exact = (Object.keys(problemCatalog) as ProblemKind[]).find(
-    (kind) => kind !== 'validation' && problemCatalog[kind].status === status,
+    (kind) => !SPECIFIC_KINDS.has(kind) && problemCatalog[kind].status === status,
   );
   if (exact) return exact;
   return status >= 500 ? 'internal' : 'bad-request';
