@@ -24,6 +24,7 @@ import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerDocsRoutes } from './routes/docs.routes.ts';
 import { registerHealthRoutes } from './routes/health.routes.ts';
 import { registerImagesRoutes } from './routes/images.routes.ts';
+import { registerInsightFeature } from './routes/insight-feature.ts';
 import { registerLibrariesRoutes } from './routes/libraries.routes.ts';
 import { registerLoginLockoutRoutes } from './routes/login-lockouts.routes.ts';
 import { registerMeRoutes } from './routes/me.routes.ts';
@@ -119,6 +120,7 @@ export function createApp(deps: AppDeps): App {
   registerImagesRoutes(app, { images, metrics: imageMetrics });
   registerVideoRoutes(app, { video });
   registerPhotoLibraryRoutes(app, { ...deps, libraries, reads });
+  registerInsightFeature(app, { ...deps, libraries, images });
   registerDocsRoutes(app, { busPrefix: deps.config.busPrefix });
 
   app.notFound(notFoundHandler(() => app.routes));

@@ -23,6 +23,7 @@ export {
   type ThumbStatus,
   type UpsertedImage,
 } from './repositories/image-exif.repository.ts';
+export * from './repositories/insights.repository.ts';
 export {
   LibrariesRepository,
   type LibraryRow,
@@ -38,6 +39,7 @@ export * from './repositories/memories.repository.ts';
 export * from './repositories/missing-files.repository.ts';
 export * from './repositories/photos.repository.ts';
 export { type AppSettingRow, SettingsRepository } from './repositories/settings.repository.ts';
+export * from './repositories/summary-vectors.repository.ts';
 export * from './repositories/tags.repository.ts';
 export {
   type CreateUserInput,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import * as sqliteVec from 'sqlite-vec';
 import type { DatabaseKind } from './migrations/dialect-columns.ts';
 import { migrationsFor } from './migrations/migration-list.ts';
 import type { DB } from './schema.generated.ts';
@@ -119,6 +120,12 @@ function openSqliteFile(file: string): SQLite.Database {
   sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('synchronous = NORMAL');
+  // sqlite-vec (vector distance functions) when its binary loads here; vector search scans in JS otherwise.
+  try {
+    sqliteVec.load(sqlite);
+  } catch {
+    // Not available on this platform: SummaryVectorsRepository falls back to an exact scan.
+  }
   return sqlite;
 }
 

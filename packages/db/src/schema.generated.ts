@@ -9,6 +9,16 @@ export interface AppSettings {
   updated_at: string;
 }
 
+export interface ConversationSummaries {
+  id: Generated<number>;
+  day: string;
+  contact: string;
+  summary: string;
+  message_count: number;
+  model: string;
+  created_at: string;
+}
+
 export interface FaceDetections {
   id: Generated<number>;
   library_id: number;
@@ -157,6 +167,16 @@ export interface PhotoInsights {
   rating: number | null;
   transcript: string | null;
   created_at: string;
+  backend: string | null;
+  updated_at: string | null;
+}
+
+export interface SummaryEmbeddings {
+  summary_id: Generated<number>;
+  model: string;
+  dims: number;
+  embedding: Buffer;
+  created_at: string;
 }
 
 export interface TaggedPhoto {
@@ -187,6 +207,7 @@ export interface Users {
 
 export interface DB {
   app_settings: AppSettings;
+  conversation_summaries: ConversationSummaries;
   face_detections: FaceDetections;
   favorites: Favorites;
   image_exif: ImageExif;
@@ -195,6 +216,7 @@ export interface DB {
   login_lockout_lifts: LoginLockoutLifts;
   persons: Persons;
   photo_insights: PhotoInsights;
+  summary_embeddings: SummaryEmbeddings;
   tagged_photo: TaggedPhoto;
   tags: Tags;
   users: Users;

@@ -104,6 +104,7 @@ describe('opening SQLite', () => {
       'image_exif_shuffle_idx',
       'login_lockout_lifts_lifted_at_ms_idx',
       'photo_insights_content_hash_idx',
+      'photo_insights_content_hash_is_current_idx',
       'tagged_photo_content_hash_tag_id_idx',
       'tagged_photo_library_id_rel_path_idx',
     ]);

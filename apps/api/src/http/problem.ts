@@ -30,6 +30,12 @@ export const problemCatalog = {
   'rate-limited': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Service unavailable' },
+  /** AI insights (or the backend a request asks for) are off: `detail` names the setting to set. */
+  'insights-not-configured': { status: 503, title: 'AI insights are not configured' },
+  /** No LLM backend could be reached (primary and fallback); `detail` gives each reason. */
+  'llm-unavailable': { status: 503, title: 'The LLM backend cannot be reached' },
+  /** The LLM backend answered with an error (unknown model, its own failure) or broke off. */
+  'llm-error': { status: 502, title: 'The LLM backend answered with an error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemKind = keyof typeof problemCatalog;
@@ -72,10 +78,18 @@ export class ProblemError extends Error {
   }
 }
 
+/** Kinds only ever chosen on purpose, never for a bare status. */
+const SPECIFIC_KINDS = new Set<ProblemKind>([
+  'validation',
+  'insights-not-configured',
+  'llm-unavailable',
+  'llm-error',
+]);
+
 /** Maps an HTTP status to the catalog entry used when only a status is known (e.g. a hono HTTPException). */
 export function kindForStatus(status: number): ProblemKind {
   const exact = (Object.keys(problemCatalog) as ProblemKind[]).find(
-    (kind) => kind !== 'validation' && problemCatalog[kind].status === status,
+    (kind) => !SPECIFIC_KINDS.has(kind) && problemCatalog[kind].status === status,
   );
   if (exact) return exact;
   return status >= 500 ? 'internal' : 'bad-request';

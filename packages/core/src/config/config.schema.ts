@@ -251,11 +251,28 @@ export const envSchema = z.object({
   OPENROUTER_API_KEY: nonEmpty.optional(),
   OPENROUTER_BASE_URL: httpUrl.default('https://openrouter.ai/api/v1'),
   OPENROUTER_MODEL: nonEmpty.optional(),
+  /** The model chat uses on OpenRouter when a request names none (OPENROUTER_MODEL is the older name). */
+  OPENROUTER_DEFAULT_MODEL: nonEmpty.optional(),
   OPENROUTER_ALLOWED_MODELS: csv.default([]),
+  /** Sent to OpenRouter as `HTTP-Referer` and `X-Title` (its app attribution). */
+  HTTP_REFERER: httpUrl.optional(),
+  APP_TITLE: nonEmpty.default('Lumen'),
   AGENTIC_MAX_ITERATIONS: intIn(1, 100).default(10),
   AGENTIC_CHAT_MAX_ITERATIONS: intIn(1, 100).default(6),
   SMS_API_URL: httpUrl.optional(),
   SMS_API_TOKEN: nonEmpty.optional(),
+  /** Time to open a connection to an LLM backend; past it the call fails over (SPEC 7: 5 s). */
+  OLLAMA_CONNECT_TIMEOUT_SECONDS: numIn(0.1, 600).default(5),
+  /** Longest silence of an LLM backend: until the response starts and between streamed chunks (120 s). */
+  OLLAMA_REQUEST_TIMEOUT_SECONDS: numIn(1, 3600).default(120),
+  /** The context window asked of Ollama; a chat is trimmed to `num_ctx - 2048` tokens. */
+  OLLAMA_NUM_CTX: intIn(4096, 1_048_576).default(8192),
+  /** The Ollama model that embeds conversation summaries (RAG). */
+  OLLAMA_EMBED_MODEL: nonEmpty.default('nomic-embed-text'),
+  /** Optional online reverse geocoding (a Nominatim base URL); the offline gazetteer answers otherwise. */
+  NOMINATIM_URL: httpUrl.optional(),
+  /** SSE comment lines keep an idle chat stream open through proxies. */
+  INSIGHTS_HEARTBEAT_SECONDS: numIn(0.05, 300).default(15),
 });
 
 export type RawEnv = z.input<typeof envSchema>;

@@ -33,6 +33,7 @@ export interface Config {
     fallbackUrl: string | undefined;
     fallbackModel: string | undefined;
   };
+  openrouter: { apiKey: string | undefined; defaultModel: string | undefined };
 }
 
 export class ConfigError extends Error {
@@ -132,6 +133,10 @@ export function parseConfig(rawEnv: Record<string, string | undefined>, cwd = pr
       primaryModel: env.OLLAMA_PRIMARY_MODEL ?? env.OLLAMA_MODEL,
       fallbackUrl: env.OLLAMA_FALLBACK_URL,
       fallbackModel: env.OLLAMA_FALLBACK_MODEL,
+    },
+    openrouter: {
+      apiKey: env.OPENROUTER_API_KEY,
+      defaultModel: env.OPENROUTER_DEFAULT_MODEL ?? env.OPENROUTER_MODEL,
     },
   };
 }

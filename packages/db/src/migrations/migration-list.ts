@@ -5,6 +5,7 @@ import { shuffleIndexMigration } from './0003-shuffle-index.ts';
 import { tagFilterIndexesMigration } from './0004-tag-filter-indexes.ts';
 import { missingFilesMigration } from './0005-missing-files.ts';
 import { authHardeningMigration } from './0006-auth-hardening.ts';
+import { insightsMigration } from './0009-insights.ts';
 import type { DatabaseKind } from './dialect-columns.ts';
 
 /**
@@ -19,5 +20,6 @@ export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0004-tag-filter-indexes': tagFilterIndexesMigration(),
     '0005-missing-files': missingFilesMigration(kind),
     '0006-auth-hardening': authHardeningMigration(kind),
+    '0009-insights': insightsMigration(kind),
   };
 }
