@@ -1,5 +1,6 @@
 export * from './bus-contracts/index.ts';
 export * from './config/index.ts';
+export * from './faces/index.ts';
 export * from './maintenance/index.ts';
 export * from './media-types/index.ts';
 export * from './paths/index.ts';
