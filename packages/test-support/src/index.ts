@@ -1,2 +1,3 @@
+export * from './fake-face-service.ts';
 export * from './services.ts';
 export * from './unique-jpeg.ts';
