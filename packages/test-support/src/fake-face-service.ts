@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { embeddingToBase64, normalizeEmbedding } from '@lumen/core';
-import sharp from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 
 /**
  * A small real HTTP server that speaks the face-inference contract (docs/faces.md)
@@ -283,7 +283,7 @@ export async function analyse(
   image: Buffer,
   dim = FAKE_FACE_DIM,
 ): Promise<{ width: number; height: number; pixelHash: string; faces: FakeFace[] } | undefined> {
-  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  let decoded: { data: Buffer; info: OutputInfo };
   let width: number;
   let height: number;
   try {

@@ -1,0 +1,2 @@
+export * from './face-client.ts';
+export * from './faces-config.ts';
