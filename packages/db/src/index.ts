@@ -8,6 +8,7 @@ export {
   openDatabase,
 } from './open-database.ts';
 export { ReadCache } from './read-cache.ts';
+export * from './repositories/faces.repository.ts';
 export * from './repositories/favorites.repository.ts';
 export type {
   FollowedEdit,
@@ -35,6 +36,7 @@ export {
 export * from './repositories/maintenance.repository.ts';
 export * from './repositories/memories.repository.ts';
 export * from './repositories/missing-files.repository.ts';
+export * from './repositories/persons.repository.ts';
 export * from './repositories/photos.repository.ts';
 export { type AppSettingRow, SettingsRepository } from './repositories/settings.repository.ts';
 export * from './repositories/tags.repository.ts';

@@ -4,6 +4,7 @@ import { photoQueryIndexesMigration } from './0002-photo-query-indexes.ts';
 import { shuffleIndexMigration } from './0003-shuffle-index.ts';
 import { tagFilterIndexesMigration } from './0004-tag-filter-indexes.ts';
 import { missingFilesMigration } from './0005-missing-files.ts';
+import { faceSearchMigration } from './0007-face-search.ts';
 import type { DatabaseKind } from './dialect-columns.ts';
 
 /**
@@ -17,5 +18,6 @@ export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0003-shuffle-index': shuffleIndexMigration(),
     '0004-tag-filter-indexes': tagFilterIndexesMigration(),
     '0005-missing-files': missingFilesMigration(kind),
+    '0007-face-search': faceSearchMigration(),
   };
 }
