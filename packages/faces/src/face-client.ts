@@ -125,12 +125,15 @@ export class FaceClient {
     return pending;
   }
 
-  async detect(image: Buffer, options: DetectOptions = {}): Promise<ClientDetection> {
+  async detect(
+    image: Buffer,
+    options: DetectOptions & { signal?: AbortSignal } = {},
+  ): Promise<ClientDetection> {
     const query = new URLSearchParams();
     if (options.minScore !== undefined) query.set('minScore', String(options.minScore));
     if (options.maxFaces !== undefined) query.set('maxFaces', String(options.maxFaces));
     const path = `/v1/faces/detect${query.size > 0 ? `?${query}` : ''}`;
-    const body: DetectResponse = await this.postImage(path, image, detectResponseSchema);
+    const body: DetectResponse = await this.postImage(path, image, detectResponseSchema, options.signal);
     const info = await this.info().catch(() => undefined);
     const dim = info?.model === body.model ? info.embeddingDim : undefined;
     try {
@@ -149,8 +152,8 @@ export class FaceClient {
     }
   }
 
-  async embed(crop: Buffer): Promise<ClientEmbedding> {
-    const body: EmbedResponse = await this.postImage('/v1/faces/embed', crop, embedResponseSchema);
+  async embed(crop: Buffer, signal?: AbortSignal): Promise<ClientEmbedding> {
+    const body: EmbedResponse = await this.postImage('/v1/faces/embed', crop, embedResponseSchema, signal);
     const model = body.model ?? (await this.info()).model;
     try {
       return {
@@ -168,8 +171,13 @@ export class FaceClient {
     return this.parse(path, res, schema);
   }
 
-  private async postImage<T extends z.ZodType>(path: string, image: Buffer, schema: T): Promise<z.output<T>> {
-    const res = await this.request('POST', path, image, this.opts.requestTimeoutMs);
+  private async postImage<T extends z.ZodType>(
+    path: string,
+    image: Buffer,
+    schema: T,
+    signal: AbortSignal | undefined,
+  ): Promise<z.output<T>> {
+    const res = await this.request('POST', path, image, this.opts.requestTimeoutMs, signal);
     return this.parse(path, res, schema);
   }
 
@@ -178,6 +186,7 @@ export class FaceClient {
     path: string,
     body: Buffer | undefined,
     timeoutMs: number,
+    signal?: AbortSignal,
   ): Promise<Response> {
     const wait = this.waitMs();
     if (wait > 0) {
@@ -190,7 +199,9 @@ export class FaceClient {
     try {
       return await this.fetchImpl(url, {
         method,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: signal
+          ? AbortSignal.any([AbortSignal.timeout(timeoutMs), signal])
+          : AbortSignal.timeout(timeoutMs),
         ...(body ? { body: new Uint8Array(body), headers: { 'content-type': 'image/jpeg' } } : {}),
       });
     } catch (err) {

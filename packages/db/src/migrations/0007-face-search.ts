@@ -13,7 +13,9 @@ export function faceSearchMigration(): Migration {
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       const tables = await db.introspection.getTables();
-      const columns = new Set(tables.find((t) => t.name === 'face_detections')?.columns.map((c) => c.name) ?? []);
+      const columns = new Set(
+        tables.find((t) => t.name === 'face_detections')?.columns.map((c) => c.name) ?? [],
+      );
       if (!columns.has('embedding_zero')) {
         await db.schema
           .alterTable('face_detections')
@@ -29,10 +31,7 @@ export function faceSearchMigration(): Migration {
           .addColumn('clustered', 'integer', (c) => c.notNull().defaultTo(0))
           .execute();
       }
-      for (const cols of [
-        ['model_version', 'status', 'clustered'],
-        ['cluster_id'],
-      ]) {
+      for (const cols of [['model_version', 'status', 'clustered'], ['cluster_id']]) {
         await db.schema
           .createIndex(`face_detections_${cols.join('_')}_idx`)
           .ifNotExists()

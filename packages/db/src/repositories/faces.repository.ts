@@ -75,7 +75,11 @@ export class FacesRepository {
    * Photos (RAW included) of Online libraries whose content has no face row yet, one location per
    * hash (the lowest image id), oldest first; folders matching EXCLUDED_DIRS are left out.
    */
-  async backlog(limit: number, excludedDirs: readonly string[], afterImageId = 0): Promise<FaceBacklogItem[]> {
+  async backlog(
+    limit: number,
+    excludedDirs: readonly string[],
+    afterImageId = 0,
+  ): Promise<FaceBacklogItem[]> {
     if (limit <= 0) return [];
     const excluded = excludedDirConditions(excludedDirs, this.kind);
     const rows = await this.db
@@ -87,7 +91,13 @@ export class FacesRepository {
       .where('l.status', '=', 'online')
       .where('ie.id', '>', afterImageId)
       .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('face_detections as fd').select('fd.id').whereRef('fd.content_hash', '=', 'ie.content_hash'))),
+        not(
+          exists(
+            selectFrom('face_detections as fd')
+              .select('fd.id')
+              .whereRef('fd.content_hash', '=', 'ie.content_hash'),
+          ),
+        ),
       )
       .$if(excluded.length > 0, (qb) => qb.where(sql<SqlBool>`${sql.join(excluded, sql` and `)}`))
       .groupBy('ie.content_hash')
@@ -133,6 +143,17 @@ export class FacesRepository {
       }
     }
     return out;
+  }
+
+  /** The location of one image by library and path, or undefined. */
+  async locationOf(libraryId: number, relPath: string): Promise<FaceBacklogItem | undefined> {
+    const row = await this.db
+      .selectFrom('image_exif')
+      .select('id')
+      .where('library_id', '=', libraryId)
+      .where('rel_path', '=', relPath)
+      .executeTakeFirst();
+    return row ? (await this.locations([row.id]))[0] : undefined;
   }
 
   /** Whether any row (face or marker) exists for this content. */
@@ -204,9 +225,16 @@ export class FacesRepository {
   }
 
   /** Add faces to a content (a manual face), removing a marker row it may have. */
-  async addFaces(where: { libraryId: number; relPath: string; contentHash: string }, faces: NewFace[]): Promise<number[]> {
+  async addFaces(
+    where: { libraryId: number; relPath: string; contentHash: string },
+    faces: NewFace[],
+  ): Promise<number[]> {
     return this.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('face_detections').where('content_hash', '=', where.contentHash).where('status', '<>', 'detected').execute();
+      await trx
+        .deleteFrom('face_detections')
+        .where('content_hash', '=', where.contentHash)
+        .where('status', '<>', 'detected')
+        .execute();
       return this.insertFaces(trx, where, faces, new Date().toISOString());
     });
   }
@@ -257,7 +285,11 @@ export class FacesRepository {
   }
 
   async byId(id: number): Promise<FaceSummaryRow | undefined> {
-    return this.db.selectFrom('face_detections').select([...FACE_COLUMNS]).where('id', '=', id).executeTakeFirst();
+    return this.db
+      .selectFrom('face_detections')
+      .select([...FACE_COLUMNS])
+      .where('id', '=', id)
+      .executeTakeFirst();
   }
 
   async embeddingOf(id: number): Promise<Float32Array | undefined> {
@@ -271,7 +303,9 @@ export class FacesRepository {
   }
 
   /** Detected faces of a content with their embeddings (zero ones as undefined). */
-  async vectorsOfContent(contentHash: string): Promise<(FaceSummaryRow & { vector: Float32Array | undefined })[]> {
+  async vectorsOfContent(
+    contentHash: string,
+  ): Promise<(FaceSummaryRow & { vector: Float32Array | undefined })[]> {
     const rows = await this.db
       .selectFrom('face_detections')
       .select([...FACE_COLUMNS, 'embedding'])
@@ -364,7 +398,12 @@ export class FacesRepository {
    * Unassigned faces of one model with embeddings: `clustered` ones (the neighbourhood) or pending
    * ones (to cluster), in id order, a page after `afterId`.
    */
-  async unassignedVectors(modelVersion: string, clustered: boolean, limit: number, afterId = 0): Promise<FaceVector[]> {
+  async unassignedVectors(
+    modelVersion: string,
+    clustered: boolean,
+    limit: number,
+    afterId = 0,
+  ): Promise<FaceVector[]> {
     const rows = await this.db
       .selectFrom('face_detections')
       .select(['id', 'person_id', 'cluster_id', 'embedding'])
@@ -379,18 +418,32 @@ export class FacesRepository {
       .execute();
     return rows.flatMap((r) =>
       r.embedding
-        ? [{ id: r.id, personId: r.person_id, clusterId: r.cluster_id, embedding: embeddingFromBytes(r.embedding) }]
+        ? [
+            {
+              id: r.id,
+              personId: r.person_id,
+              clusterId: r.cluster_id,
+              embedding: embeddingFromBytes(r.embedding),
+            },
+          ]
         : [],
     );
   }
 
   /** Record one clustering decision: `members` get `clusterId`, `merged` clusters are relabelled. */
-  async applyCluster(faceId: number, decision: { clusterId: number; members: number[]; merged: number[] } | undefined): Promise<void> {
+  async applyCluster(
+    faceId: number,
+    decision: { clusterId: number; members: number[]; merged: number[] } | undefined,
+  ): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('face_detections').set({ clustered: 1 }).where('id', '=', faceId).execute();
       if (!decision) return;
       for (const part of chunk(decision.members, IN_LIST_CHUNK_SIZE)) {
-        await trx.updateTable('face_detections').set({ cluster_id: decision.clusterId }).where('id', 'in', part).execute();
+        await trx
+          .updateTable('face_detections')
+          .set({ cluster_id: decision.clusterId })
+          .where('id', 'in', part)
+          .execute();
       }
       if (decision.merged.length > 0) {
         await trx
@@ -403,7 +456,10 @@ export class FacesRepository {
   }
 
   /** Clusters of unassigned faces with at least `minSize` of them, biggest first. */
-  async clusters(minSize: number, limit: number): Promise<{ clusterId: number; modelVersion: string; size: number; faceIds: number[] }[]> {
+  async clusters(
+    minSize: number,
+    limit: number,
+  ): Promise<{ clusterId: number; modelVersion: string; size: number; faceIds: number[] }[]> {
     const groups = await this.db
       .selectFrom('face_detections')
       .select((eb) => ['cluster_id', 'model_version', eb.fn.countAll<number>().as('size')])

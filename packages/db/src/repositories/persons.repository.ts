@@ -31,7 +31,13 @@ export class PersonsRepository {
     const now = new Date().toISOString();
     return this.db
       .insertInto('persons')
-      .values({ name: clean, name_normalized: normalizeTagName(clean), notes, created_at: now, updated_at: now })
+      .values({
+        name: clean,
+        name_normalized: normalizeTagName(clean),
+        notes,
+        created_at: now,
+        updated_at: now,
+      })
       .returningAll()
       .executeTakeFirstOrThrow();
   }
@@ -58,7 +64,15 @@ export class PersonsRepository {
         eb.fn.count<number>('fd.id').as('face_count'),
         eb.fn.count<number>('fd.content_hash').distinct().as('photo_count'),
       ])
-      .groupBy(['p.id', 'p.name', 'p.name_normalized', 'p.cover_face_id', 'p.notes', 'p.created_at', 'p.updated_at'])
+      .groupBy([
+        'p.id',
+        'p.name',
+        'p.name_normalized',
+        'p.cover_face_id',
+        'p.notes',
+        'p.created_at',
+        'p.updated_at',
+      ])
       .orderBy('p.name_normalized')
       .orderBy('p.id')
       .execute();
@@ -70,7 +84,10 @@ export class PersonsRepository {
   }
 
   /** Change name and/or notes. */
-  async update(id: number, changes: { name?: string; notes?: string | null }): Promise<PersonRow | undefined> {
+  async update(
+    id: number,
+    changes: { name?: string; notes?: string | null },
+  ): Promise<PersonRow | undefined> {
     const set: Partial<PersonRow> = { updated_at: new Date().toISOString() };
     if (changes.name !== undefined) {
       const clean = cleanTagName(changes.name);
@@ -118,9 +135,17 @@ export class PersonsRepository {
         .where('person_id', '=', sourceId)
         .executeTakeFirst();
       if (target.cover_face_id === null && source.cover_face_id !== null) {
-        await trx.updateTable('persons').set({ cover_face_id: source.cover_face_id }).where('id', '=', targetId).execute();
+        await trx
+          .updateTable('persons')
+          .set({ cover_face_id: source.cover_face_id })
+          .where('id', '=', targetId)
+          .execute();
       }
-      await trx.updateTable('persons').set({ updated_at: new Date().toISOString() }).where('id', '=', targetId).execute();
+      await trx
+        .updateTable('persons')
+        .set({ updated_at: new Date().toISOString() })
+        .where('id', '=', targetId)
+        .execute();
       await trx.deleteFrom('persons').where('id', '=', sourceId).execute();
       return Number(moved.numUpdatedRows);
     });
