@@ -156,6 +156,29 @@ export class FacesRepository {
     return row ? (await this.locations([row.id]))[0] : undefined;
   }
 
+  /** Some location of a content (the lowest image id), for a rerun after the face's file moved. */
+  async anyLocationOfContent(contentHash: string): Promise<FaceBacklogItem | undefined> {
+    const row = await this.db
+      .selectFrom('image_exif')
+      .select('id')
+      .where('content_hash', '=', contentHash)
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? (await this.locations([row.id]))[0] : undefined;
+  }
+
+  /** Stored size and orientation of an image (its displayed size follows from them). */
+  async imageSize(
+    imageId: number,
+  ): Promise<{ width: number | null; height: number | null; orientation: number | null } | undefined> {
+    return this.db
+      .selectFrom('image_exif')
+      .select(['width', 'height', 'orientation'])
+      .where('id', '=', imageId)
+      .executeTakeFirst();
+  }
+
   /** Whether any row (face or marker) exists for this content. */
   async hasRows(contentHash: string): Promise<boolean> {
     const row = await this.db
