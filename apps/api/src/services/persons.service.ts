@@ -146,7 +146,7 @@ export class PersonsService {
   private async assignFaces(person: PersonRow, faceIds: number[]): Promise<void> {
     for (const id of faceIds) {
       const face = await this.faces.byId(id);
-      if (!face || face.status !== 'detected') throw notFound('face_ids', `no face ${id}`);
+      if (face?.status !== 'detected') throw notFound('face_ids', `no face ${id}`);
     }
     await this.faces.setPerson(faceIds, person.id);
     if (person.cover_face_id === null && faceIds[0] !== undefined)
