@@ -3,5 +3,4 @@ export * from './face-client.ts';
 export * from './face-clusterer.ts';
 export * from './face-detection.ts';
 export * from './face-image.ts';
-export * from './face-similarity.ts';
 export * from './faces-config.ts';

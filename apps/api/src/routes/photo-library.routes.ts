@@ -5,6 +5,7 @@ import {
   type Database,
   FacesRepository,
   FavoritesRepository,
+  faceVectorIndex,
   LibrariesRepository,
   MemoriesRepository,
   PersonsRepository,
@@ -68,6 +69,7 @@ export function registerPhotoLibraryRoutes(
     faces: new FacesService({
       faces: facesRepo,
       persons: personsRepo,
+      vectors: faceVectorIndex(deps.database),
       locator,
       client: faceClientFromConfig(deps.config, deps.logger),
       thumbnailsDir: deps.config.thumbnailsDir,

@@ -6,7 +6,13 @@ import {
   type RelativeBox,
   relativeFromPixels,
 } from '@lumen/core';
-import type { FaceBacklogItem, FaceSummaryRow, FacesRepository, PersonsRepository } from '@lumen/db';
+import type {
+  FaceBacklogItem,
+  FaceSummaryRow,
+  FacesRepository,
+  FaceVectorIndex,
+  PersonsRepository,
+} from '@lumen/db';
 import {
   cropFace,
   ensureFaceThumb,
@@ -16,7 +22,6 @@ import {
   FaceServiceUnavailableError,
   FaceSourceError,
   faceSourceImage,
-  nearestFaces,
 } from '@lumen/faces';
 import type { Logger } from '@lumen/runtime';
 import sharp from 'sharp';
@@ -57,6 +62,7 @@ export interface PhotoFacesView {
 export interface FacesServiceDeps {
   faces: FacesRepository;
   persons: PersonsRepository;
+  vectors: FaceVectorIndex;
   locator: PhotoLocator;
   /** Undefined when faces are off. */
   client: FaceClient | undefined;
@@ -317,7 +323,7 @@ export class FacesService {
     const row = await this.requireFace(id);
     const query = await this.deps.faces.embeddingOf(id);
     if (!query || !row.model_version) return [];
-    const found = await nearestFaces(this.deps.faces, query, row.model_version, k, id);
+    const found = await this.deps.vectors.nearest(query, row.model_version, k, id);
     const out = [];
     for (const hit of found)
       out.push({ face: await this.face(hit.id), similarity: Math.round(hit.similarity * 10_000) / 10_000 });
