@@ -234,6 +234,26 @@ describe('faces end to end', () => {
     expect(carolNow.notes).toBe('met in 2019');
   });
 
+  it('binds at detection a photo tagged while the service was loading', async () => {
+    fake.mode = 'loading';
+    fake.retryAfterSec = 1;
+    try {
+      put('later/a4.jpg', await picture(9, [face(A, 60)]));
+      await waitFor('the new photo ingested', async () => {
+        const res = await call<PhotoFaces>('GET', '/image/faces?path=later%2Fa4.jpg');
+        return res.status === 200 && res.body.status === 'pending';
+      });
+      expect((await call('POST', '/image/tags', { path: 'later/a4.jpg', tag_name: 'Alice' })).status).toBe(
+        200,
+      );
+      expect((await facesOf('later/a4.jpg')).faces).toEqual([]);
+    } finally {
+      fake.mode = 'up';
+    }
+    await detectedAll(['later/a4.jpg']);
+    expect((await facesOf('later/a4.jpg')).faces.map((f) => f.person?.name)).toEqual(['Alice']);
+  });
+
   it('merges: faces move, the target keeps its name and cover', async () => {
     const b3 = (await facesOf('later/b3.jpg')).faces[0];
     const bobby = (await call<Person>('POST', '/persons', { name: 'Bobby', face_ids: [b3?.id] })).body;
