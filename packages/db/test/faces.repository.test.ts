@@ -116,7 +116,12 @@ describe.each(ENGINES)('faces and persons repositories on %s', (engine: Engine) 
     expect((await persons.taggedOnContent(hash(5))).map((p) => p.id)).toEqual([ann.id]);
     expect((await faces.personVectors(ann.id, 'm')).length).toBe(2);
 
-    // Unassigning the cover clears it; deleting the person unassigns the faces.
+    // Moving the cover to another person, or unassigning it, clears it; deleting a person unassigns the faces.
+    const third = await persons.create('Third');
+    await faces.setPerson([f1!], third.id);
+    expect((await persons.findById(ann.id))?.cover_face_id).toBeNull();
+    await faces.setPerson([f1!], ann.id);
+    await persons.setCover(ann.id, f1!);
     await faces.setPerson([f1!], null);
     expect((await persons.findById(ann.id))?.cover_face_id).toBeNull();
     await persons.delete(ann.id);

@@ -377,7 +377,8 @@ export class FacesRepository {
         .executeTakeFirst();
       changed += Number(result.numUpdatedRows);
     }
-    if (personId === null) await this.clearDanglingCovers(this.db);
+    // A face that left a person (unassigned, or moved to another) is no longer that person's cover.
+    await this.clearDanglingCovers(this.db);
     return changed;
   }
 
