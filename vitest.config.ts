@@ -25,6 +25,7 @@ export default defineConfig({
       project('@lumen/runtime', './packages/runtime'),
       project('@lumen/infra', './infra'),
       project('@lumen/test-support', './packages/test-support'),
+      project('@lumen/faces', './packages/faces'),
     ],
   },
 });

@@ -7,7 +7,7 @@ import type { MaintenancePhase } from './maintenance/maintenance-pipeline.ts';
  * compared, before the maintenance passes, and the phases inside the maintenance pipeline. A test
  * given `onPhase` (WatcherDeps) can change the world at any of them, or hold the tick there.
  */
-export type TickPhase = 'probe' | 'scan' | 'scan:directory' | 'maintenance' | MaintenancePhase;
+export type TickPhase = 'probe' | 'scan' | 'scan:directory' | 'maintenance' | 'faces' | MaintenancePhase;
 
 /** What a maintenance pass sees on each tick, after ingest. */
 export interface TickContext {

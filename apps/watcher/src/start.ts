@@ -7,10 +7,19 @@ import {
   quickScanCutoffMs,
   WATCHER_LEASE_KEY,
 } from '@lumen/core';
-import { type Database, ImageExifRepository, LibrariesRepository, MissingFilesRepository } from '@lumen/db';
+import {
+  type Database,
+  FacesRepository,
+  ImageExifRepository,
+  LibrariesRepository,
+  MissingFilesRepository,
+  PersonsRepository,
+} from '@lumen/db';
+import { FaceDetector, faceClientFromConfig } from '@lumen/faces';
 import { configureDecodeBudget, configureSharp, ExiftoolProcess } from '@lumen/media';
 import { defaultReplicaId, type Logger } from '@lumen/runtime';
 import type { Registry } from 'prom-client';
+import { FacePass } from './faces/face-pass.ts';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
 import { subscribeIngestRequests } from './ingest/ingest-request.subscriber.ts';
 import { ensureLibraryMarker, shouldWriteMarker } from './library/library-marker.ts';
@@ -55,6 +64,8 @@ export interface WatcherDeps {
   onPhase?: (phase: TickPhase) => Promise<void> | void;
   /** File-system layer of the missing-file scan (tests inject EIO and the like). */
   missingScanFs?: MissingScanFs;
+  /** `false`: no face stage even when a face service is configured. */
+  faces?: false;
 }
 
 export interface WatcherHandle {
@@ -72,6 +83,8 @@ export interface WatcherHandle {
   active(): boolean;
   /** Summaries of the scans of the last tick. */
   lastScans(): ScanSummary[];
+  /** The face stage, when faces are on. */
+  faces: FacePass | undefined;
 }
 
 /** How long a library probe may take before the library counts as Stale (hung mount). */
@@ -130,7 +143,6 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
   });
   metrics.setQueueSource(() => pipeline.stats());
 
-  if (config.libraries.length > 0) await libraries.upsertConfigured(config.libraries);
   // Replicas: one holds the lease and watches everything; the others stand by (docs/operations.md).
   const replicaId = env.REPLICA_ID ?? defaultReplicaId();
   const lease = new Lease({
@@ -141,6 +153,34 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
     logger, // real time, not the test clock: leases are between processes
   });
   lease.keepRenewed();
+
+  const faceClient = deps.faces === false ? undefined : faceClientFromConfig(config, logger);
+  const facesRepository = new FacesRepository(deps.database.db, deps.database.kind);
+  const facePass = faceClient
+    ? new FacePass({
+        client: faceClient,
+        detector: new FaceDetector({
+          client: faceClient,
+          faces: facesRepository,
+          persons: new PersonsRepository(deps.database.db),
+          thumbnailsDir: config.thumbnailsDir,
+          previewSize: env.PREVIEW_SIZE,
+          autobindMinCos: env.FACE_AUTOBIND_MIN_COS,
+          logger,
+          exiftool,
+        }),
+        faces: facesRepository,
+        bus,
+        logger,
+        concurrency: env.FACE_DETECT_CONCURRENCY,
+        backlogPerTick: env.FACE_BACKLOG_MAX_PER_TICK,
+        excludedDirs: config.excludedDirs,
+        active: () => lease.held(),
+      })
+    : undefined;
+  await facePass?.start();
+
+  if (config.libraries.length > 0) await libraries.upsertConfigured(config.libraries);
   const ingestRequests = await subscribeIngestRequests({
     bus,
     pipeline,
@@ -257,6 +297,16 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
         logger.error({ err, pass: pass.name }, 'maintenance pass failed');
       }
     }
+
+    // Faces (SPEC 6): the backlog of photos not sent yet, after maintenance.
+    if (facePass && !signal.aborted) {
+      await onPhase('faces');
+      try {
+        await facePass.run({ signal });
+      } catch (err) {
+        logger.error({ err }, 'face stage failed');
+      }
+    }
   };
 
   const loop = new TickLoop({ intervalMs: env.WATCH_QUICK_INTERVAL_SECONDS * 1000, tick, logger });
@@ -280,10 +330,12 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
     tickNow: () => loop.tickNow(),
     whenIdle: () => pipeline.whenIdle(),
     lastScans: () => lastScans,
+    faces: facePass,
     stop() {
       stopping ??= (async () => {
         const started = Date.now();
         await ingestRequests.stop();
+        await facePass?.stop();
         const tickDone = loop.stop(STOP_GRACE_MS);
         await pipeline.stop(STOP_GRACE_MS);
         const finished = await tickDone;

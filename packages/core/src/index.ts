@@ -2,6 +2,7 @@ export * from './async/index.ts';
 export * from './bus-contracts/index.ts';
 export * from './config/index.ts';
 export * from './decode-budget/index.ts';
+export * from './faces/index.ts';
 export * from './insights/index.ts';
 export * from './leases/lease.ts';
 export * from './maintenance/index.ts';

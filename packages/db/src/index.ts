@@ -8,6 +8,8 @@ export {
   openDatabase,
 } from './open-database.ts';
 export { ReadCache } from './read-cache.ts';
+export * from './repositories/face-vector-index.ts';
+export * from './repositories/faces.repository.ts';
 export * from './repositories/favorites.repository.ts';
 export type {
   FollowedEdit,
@@ -37,6 +39,7 @@ export * from './repositories/login-lockout-lifts.repository.ts';
 export * from './repositories/maintenance.repository.ts';
 export * from './repositories/memories.repository.ts';
 export * from './repositories/missing-files.repository.ts';
+export * from './repositories/persons.repository.ts';
 export * from './repositories/photos.repository.ts';
 export { type AppSettingRow, SettingsRepository } from './repositories/settings.repository.ts';
 export * from './repositories/summary-vectors.repository.ts';

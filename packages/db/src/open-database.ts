@@ -30,6 +30,12 @@ export interface Database {
    * is no cheap equivalent: callers then read every time.
    */
   changeStamp(): string | null;
+  /**
+   * How face similarity is searched: `sqlite-vec` (the extension loaded into this SQLite
+   * connection: vec_distance_cosine in SQL) or `exact-scan` (embeddings paged into JS; Postgres,
+   * or SQLite where the extension does not load). See FaceVectorIndex.
+   */
+  vectorSearch: 'sqlite-vec' | 'exact-scan';
 }
 
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
@@ -46,9 +52,10 @@ export async function openDatabase(
   const migrate = opts.migrate ?? true;
   if (target.kind === 'sqlite') {
     const sqlite = openSqliteFile(target.file);
+    const vectors = loadSqliteVec(sqlite);
     const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     if (migrate) await closeOnError(db, () => migrateSqlite(db, sqlite));
-    return wrap(db, 'sqlite', sqliteChangeStamp(sqlite));
+    return wrap(db, 'sqlite', sqliteChangeStamp(sqlite), vectors);
   }
   const pool = new pg.Pool({
     connectionString: target.url,
@@ -62,7 +69,7 @@ export async function openDatabase(
   pool.on('error', () => {});
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   if (migrate) await closeOnError(db, () => migrateToLatest(db, 'postgres'));
-  return wrap(db, 'postgres', () => null);
+  return wrap(db, 'postgres', () => null, 'exact-scan');
 }
 
 /**
@@ -152,10 +159,26 @@ function pgTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) 
   return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
 }
 
-function wrap(db: Kysely<DB>, kind: DatabaseKind, changeStamp: () => string | null): Database {
+/** Load the sqlite-vec extension (the npm package ships the binary); `exact-scan` when it cannot. */
+function loadSqliteVec(sqlite: SQLite.Database): Database['vectorSearch'] {
+  try {
+    sqliteVec.load(sqlite);
+    return 'sqlite-vec';
+  } catch {
+    return 'exact-scan';
+  }
+}
+
+function wrap(
+  db: Kysely<DB>,
+  kind: DatabaseKind,
+  changeStamp: () => string | null,
+  vectorSearch: Database['vectorSearch'],
+): Database {
   return {
     db,
     kind,
+    vectorSearch,
     close: () => db.destroy(),
     ping: () => ping(db),
     changeStamp,

@@ -35,6 +35,9 @@ export interface FaceDetections {
   status: string;
   model_version: string | null;
   created_at: string;
+  embedding_zero: Generated<number>;
+  cluster_id: number | null;
+  clustered: Generated<number>;
 }
 
 export interface Favorites {

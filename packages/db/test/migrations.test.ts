@@ -86,8 +86,10 @@ describe('opening SQLite', () => {
   it('creates every index of the schema', async () => {
     const database = await temp.open();
     expect(await indexNames(database)).toEqual([
+      'face_detections_cluster_id_idx',
       'face_detections_content_hash_idx',
       'face_detections_library_id_rel_path_idx',
+      'face_detections_model_version_status_clustered_idx',
       'face_detections_person_id_idx',
       'favorites_content_hash_idx',
       'image_exif_content_hash_idx',

@@ -34,6 +34,7 @@ export const PhotosQuerySchema = describeFields(photosQuerySchema, {
   tag_mode: '`any`: at least one of tag_ids; `all`: every one of them',
   media_type: '`photo` (RAW included), `video`, or `all`',
   favorite: "`true`: only the signed-in user's favorites",
+  person: 'A person id: only photos with a face of that person',
   limit: `Page size, 1-${MAX_PAGE_LIMIT} (default 100)`,
   cursor: '`next_cursor` of the previous page (same sort and filters)',
 });

@@ -35,6 +35,8 @@ export class TagsService {
   constructor(
     private readonly tags: TagsRepository,
     private readonly locator: PhotoLocator,
+    /** Called with the contents that gained tags (faces auto-bind by tag name). */
+    private readonly onTagged: (contentHashes: readonly string[]) => Promise<void> = async () => {},
   ) {}
 
   listAll(): Promise<TagWithCount[]> {
@@ -61,6 +63,7 @@ export class TagsService {
     }
     try {
       const added = await this.tags.addTag(tag.id, linkOf(photo));
+      if (added) await this.onTagged([photo.contentHash]);
       return { tag, tag_created: created, added };
     } catch (err) {
       // Deleted between the lookup and the link.
@@ -116,6 +119,7 @@ export class TagsService {
         addTagNames: names,
         removeTagIds: body.remove,
       });
+      if (result.added > 0) await this.onTagged(photos.map((p) => p.contentHash));
       return {
         photos: new Set(photos.map((p) => p.contentHash)).size,
         added: result.added,

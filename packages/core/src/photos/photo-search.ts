@@ -23,6 +23,8 @@ export interface PhotoFilters {
   mediaType?: MediaTypeFilter;
   /** Only the favorites of this user id. */
   favoriteOf?: number;
+  /** Only photos with a face of this person. */
+  personId?: number;
 }
 
 /** One page of `/photos`. */

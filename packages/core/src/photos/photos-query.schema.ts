@@ -61,6 +61,7 @@ export const photosQuerySchema = z
     tag_mode: z.enum(TAG_MODES).default('any'),
     media_type: z.enum(MEDIA_TYPE_FILTERS).default('all'),
     favorite: booleanParam.optional(),
+    person: integerParam(1, Number.MAX_SAFE_INTEGER).optional(),
     limit: integerParam(1, MAX_PAGE_LIMIT).prefault(String(DEFAULT_PAGE_LIMIT)),
     cursor: cursorParam.optional(),
   })
@@ -119,6 +120,7 @@ export function toPhotoSearch(
   if (query.date_from !== undefined) search.dateFrom = query.date_from;
   if (query.date_to !== undefined) search.dateTo = query.date_to;
   if (query.tag_ids !== undefined) search.tags = { ids: query.tag_ids, mode: query.tag_mode };
+  if (query.person !== undefined) search.personId = query.person;
   if (query.favorite === true) {
     if (context.userId === undefined) throw new Error('favorite=true needs the signed-in user');
     search.favoriteOf = context.userId;

@@ -5,6 +5,7 @@ import { shuffleIndexMigration } from './0003-shuffle-index.ts';
 import { tagFilterIndexesMigration } from './0004-tag-filter-indexes.ts';
 import { missingFilesMigration } from './0005-missing-files.ts';
 import { authHardeningMigration } from './0006-auth-hardening.ts';
+import { faceSearchMigration } from './0007-face-search.ts';
 import { insightsMigration } from './0009-insights.ts';
 import type { DatabaseKind } from './dialect-columns.ts';
 
@@ -20,6 +21,7 @@ export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0004-tag-filter-indexes': tagFilterIndexesMigration(),
     '0005-missing-files': missingFilesMigration(kind),
     '0006-auth-hardening': authHardeningMigration(kind),
+    '0007-face-search': faceSearchMigration(),
     '0009-insights': insightsMigration(kind),
   };
 }

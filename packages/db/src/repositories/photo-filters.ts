@@ -114,6 +114,12 @@ export function photoFilterConditions(
             select f.content_hash from favorites f where f.user_id = ${filters.favoriteOf})`,
     );
   }
+  if (filters.personId !== undefined) {
+    conditions.push(
+      sql<SqlBool>`exists (select 1 from face_detections fd
+        where fd.content_hash = ie.content_hash and fd.person_id = ${filters.personId})`,
+    );
+  }
   return conditions;
 }
 

@@ -1,0 +1,27 @@
+/**
+ * Thresholds belong to a model, not to a server: cosine similarities of two embedding models are not
+ * comparable. Each row here is documented in docs/faces.md ("Thresholds per model").
+ */
+export interface FaceModelThresholds {
+  /** Neighbours in suggestion clustering (cosine >= this). */
+  clusterMinCos: number;
+  /** Faces that make a dense neighbourhood (a suggestion has at least this many). */
+  clusterMinPoints: number;
+}
+
+/** Models whose thresholds were measured; matched by prefix of `model_version`. */
+export const knownFaceModels: readonly { prefix: string; thresholds: FaceModelThresholds }[] = [
+  // insightface ArcFace models (buffalo_l, buffalo_s, antelopev2): same person ~0.5-0.8, others < 0.3.
+  { prefix: 'buffalo', thresholds: { clusterMinCos: 0.5, clusterMinPoints: 3 } },
+  { prefix: 'antelope', thresholds: { clusterMinCos: 0.5, clusterMinPoints: 3 } },
+  // The tests' deterministic fake (@lumen/test-support): same identity ~0.9, others ~0.
+  { prefix: 'lumen-fake', thresholds: { clusterMinCos: 0.6, clusterMinPoints: 2 } },
+];
+
+/** When a model is not in the table: strict enough that unrelated faces of most models stay apart. */
+export const defaultFaceThresholds: FaceModelThresholds = { clusterMinCos: 0.55, clusterMinPoints: 3 };
+
+export function faceThresholdsFor(modelVersion: string | null | undefined): FaceModelThresholds {
+  if (!modelVersion) return defaultFaceThresholds;
+  return knownFaceModels.find((m) => modelVersion.startsWith(m.prefix))?.thresholds ?? defaultFaceThresholds;
+}
