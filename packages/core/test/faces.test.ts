@@ -323,6 +323,7 @@ describe('contract and thresholds', () => {
   it.each<[string | null, number]>([
     ['buffalo_l', 0.5],
     ['lumen-fake-squares-1', 0.6],
+    ['human-faceres-wasm-1', 0.7],
     ['something-else', 0.55],
     [null, 0.55],
   ])('thresholds of %s', (model, minCos) => {

@@ -14,6 +14,9 @@ export const knownFaceModels: readonly { prefix: string; thresholds: FaceModelTh
   // insightface ArcFace models (buffalo_l, buffalo_s, antelopev2): same person ~0.5-0.8, others < 0.3.
   { prefix: 'buffalo', thresholds: { clusterMinCos: 0.5, clusterMinPoints: 3 } },
   { prefix: 'antelope', thresholds: { clusterMinCos: 0.5, clusterMinPoints: 3 } },
+  // The built-in service (apps/face-inference: human's faceres on tfjs-wasm, docs/faces-builtin.md):
+  // strangers score 0.21-0.59 (median 0.34), one face against altered copies 0.66-0.99.
+  { prefix: 'human-faceres', thresholds: { clusterMinCos: 0.7, clusterMinPoints: 2 } },
   // The tests' deterministic fake (@lumen/test-support): same identity ~0.9, others ~0.
   { prefix: 'lumen-fake', thresholds: { clusterMinCos: 0.6, clusterMinPoints: 2 } },
 ];
