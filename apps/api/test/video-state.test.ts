@@ -10,7 +10,7 @@ import {
   openDatabase,
   PhotosRepository,
 } from '@lumen/db';
-import { hlsPaths } from '@lumen/transcoder';
+import { hlsPaths } from '@lumen/video';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

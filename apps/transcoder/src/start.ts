@@ -3,9 +3,10 @@ import os from 'node:os';
 import type { Bus, ConsumeOptions, Consumer, DeadLetter, Subscription } from '@lumen/bus';
 import { type Config, deadLetter, eventSubjects } from '@lumen/core';
 import type { Logger } from '@lumen/runtime';
+import { jobSubjectOf } from '@lumen/video';
 import { createIngestTrigger } from './ingest-trigger.ts';
 import { type LibraryRoots, libraryRootsFrom } from './library-roots.ts';
-import { createDeadLetterRecorder, createVideoJobWorker, jobSubjectOf } from './video-jobs.ts';
+import { createDeadLetterRecorder, createVideoJobWorker } from './video-jobs.ts';
 
 /** Knobs beyond the environment; tests and benchmarks use them to run fast. */
 export interface TranscoderOptions {

@@ -1,23 +1,19 @@
 import type { Bus, DeadLetter, JobMessage } from '@lumen/bus';
-import { deadLetter, jobSubjects, safeParsePayload, type VideoJob } from '@lumen/core';
+import { deadLetter, safeParsePayload, type VideoJob } from '@lumen/core';
 import type { Logger } from '@lumen/runtime';
-import { makeHls } from './hls/make-hls.ts';
-import type { VideoOutputKind } from './output-paths.ts';
 import {
   clearFailureRecord,
+  jobSubjectOf,
   outputExists,
   readFailureRecord,
   type VideoOutputDirs,
+  type VideoOutputKind,
   writeFailureRecord,
-} from './output-state.ts';
+} from '@lumen/video';
+import { makeHls } from './hls/make-hls.ts';
 import { makePreview } from './preview/make-preview.ts';
 import { publishVideoStatus } from './video-status.ts';
 import type { WorkContext } from './work-context.ts';
-
-export const jobSubjectOf: Record<VideoOutputKind, (typeof jobSubjects)[keyof typeof jobSubjects]> = {
-  hls: jobSubjects.videoHls,
-  preview: jobSubjects.videoPreview,
-};
 
 export interface VideoJobWorkerDeps {
   bus: Bus;

@@ -5,15 +5,9 @@ import path from 'node:path';
 import { type Bus, createMemoryBus } from '@lumen/bus';
 import { type Config, type MediaIngestedEvent, parseConfig, type VideoJob } from '@lumen/core';
 import { hashFile } from '@lumen/media';
+import { enqueueVideoJob, hlsPaths, readFailureRecord, readVideoOutputState } from '@lumen/video';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  enqueueVideoJob,
-  hlsPaths,
-  readFailureRecord,
-  readVideoOutputState,
-  start,
-  type TranscoderHandle,
-} from '../src/index.ts';
+import { start, type TranscoderHandle } from '../src/index.ts';
 import { type BusWatch, waitFor, watchBus } from './support/bus-watch.ts';
 import { decodeAll } from './support/media-client.ts';
 import { quietBusLogger, recordingLogger } from './support/test-logger.ts';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { HLS_FILE_PATTERN } from '@lumen/transcoder';
+import { HLS_FILE_PATTERN } from '@lumen/video';
 
 /** A playlist names something that is not a file of its HLS folder: the output is not ours to serve. */
 export class PlaylistRewriteError extends Error {

@@ -15,7 +15,7 @@ import {
   readVideoOutputState,
   type VideoOutputDirs,
   type VideoOutputKind,
-} from '@lumen/transcoder';
+} from '@lumen/video';
 import { ProblemError } from '../http/problem.ts';
 import { PlaylistRewriteError, rewritePlaylist } from './hls-playlist-rewriter.ts';
 import { fileProblem, type ImagesService } from './images.service.ts';

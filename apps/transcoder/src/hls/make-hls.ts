@@ -1,9 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { claimStaging, hlsPaths, publishFolder, releaseStaging, removeStaleStaging } from '@lumen/video';
 import { runFfmpeg } from '../ffmpeg-process.ts';
-import { hlsPaths } from '../output-paths.ts';
 import { probeSource, type SourceFacts } from '../source-facts.ts';
-import { claimStaging, publishFolder, releaseStaging, removeStaleStaging } from '../staging.ts';
 import { progressLogger, realTimeFactor, type WorkContext } from '../work-context.ts';
 import { avc1CodecOfTs, variantCodecs } from './hls-codecs.ts';
 import { type HlsPlan, hlsFfmpegArgs, planHls } from './hls-plan.ts';
