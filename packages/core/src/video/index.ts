@@ -1,0 +1,2 @@
+export * from './hls-timeline.ts';
+export * from './stream-plan.ts';
