@@ -11,6 +11,7 @@ export {
   hlsPaths,
   previewClipPath,
   previewFailurePath,
+  STREAM_PLAN_FILE,
   type VideoOutputKind,
 } from './output-paths.ts';
 export {
@@ -35,6 +36,7 @@ export {
   removeStaleStaging,
   type StagingOwner,
 } from './staging.ts';
+export { readStreamPlan, writeStreamPlan } from './stream-plan-file.ts';
 export {
   enqueueVideoJob,
   jobSubjectOf,
