@@ -12,6 +12,7 @@ import {
 } from '@lumen/video';
 import { makeHls } from './hls/make-hls.ts';
 import { makePreview } from './preview/make-preview.ts';
+import type { SegmentRuns } from './stream/segment-runs.ts';
 import { publishVideoStatus } from './video-status.ts';
 import type { WorkContext } from './work-context.ts';
 
@@ -25,6 +26,8 @@ export interface VideoJobWorkerDeps {
   heartbeatMs: number;
   /** Aborted when the transcoder stops. */
   signal: AbortSignal;
+  /** Where HLS segments are made (shared with the viewers' requests). */
+  runs: SegmentRuns;
   ffmpegPath?: string;
   ffprobePath?: string;
   stallTimeoutMs?: number;
@@ -64,7 +67,7 @@ export function createVideoJobWorker(deps: VideoJobWorkerDeps): VideoJobWorker {
       ...(deps.ffprobePath ? { ffprobePath: deps.ffprobePath } : {}),
       ...(deps.stallTimeoutMs ? { stallTimeoutMs: deps.stallTimeoutMs } : {}),
     };
-    return kind === 'hls' ? makeHls(job, dirs.videoDir, ctx) : makePreview(job, dirs, ctx);
+    return kind === 'hls' ? makeHls(job, dirs.videoDir, ctx, deps.runs) : makePreview(job, dirs, ctx);
   }
 
   async function deadLetterNow(subject: string, job: JobMessage<unknown>, error: string): Promise<void> {

@@ -65,6 +65,13 @@ export function streamPlanOf(
   };
 }
 
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Single flight per video within this process. */
 const planning = new Map<string, Promise<StreamPlan>>();
 
@@ -82,12 +89,15 @@ export function ensureStreamPlan(
   if (running) return running;
   const made = (async () => {
     const existing = await readStreamPlan(videoDir, job.contentHash);
-    if (existing) return existing;
+    if (existing) {
+      if (existing.sourcePath === job.sourcePath || (await exists(existing.sourcePath))) return existing;
+      // The file moved (same content): the plan holds, its runs read the new path.
+      const moved = { ...existing, sourcePath: job.sourcePath };
+      await writeStreamPlan(videoDir, moved);
+      return moved;
+    }
     const paths = hlsPaths(videoDir, job.contentHash);
-    const legacy = await fs.access(paths.master).then(
-      () => true,
-      () => false,
-    );
+    const legacy = await exists(paths.master);
     if (legacy) {
       ctx.logger.info(
         { dir: paths.dir },

@@ -242,7 +242,10 @@ export class SegmentRuns {
     let failure: Error | undefined;
     try {
       await fs.mkdir(renditionDir, { recursive: true });
-      await removeStaleStaging(path.join(renditionDir, 'run'));
+      const removed = await removeStaleStaging(path.join(renditionDir, 'run'));
+      if (removed.length > 0) {
+        this.#opts.logger.info({ removed }, 'removed staging folders left by a crashed transcoder');
+      }
       await fs.mkdir(run.staging);
       poller = setInterval(() => void harvest(false), this.#opts.pollMs);
       const remaining = run.plan.durationSec - (run.plan.segments[run.from]?.startSec ?? 0);
