@@ -269,8 +269,8 @@ export class SegmentRuns {
       failure = run.stopping ? new RunStopped(run.stopping) : (err as Error);
     } finally {
       run.ended = true;
-      this.#runs.delete(run);
       await releaseStaging(run.staging).catch(() => undefined);
+      this.#runs.delete(run);
     }
     const leftOver = failure ?? new RunStopped('the run ended before this segment');
     for (const list of run.waiters.values()) for (const w of list) w.reject(leftOver);
