@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { mediaPlaylist, type StreamPlan, segmentFileName } from '@lumen/core';
+import { mediaPlaylist, segmentFileName } from '@lumen/core';
 import { claimStaging, hlsPaths, publishFile, releaseStaging } from '@lumen/video';
 import { probeSource, type SourceFacts } from '../source-facts.ts';
 import { ensureStreamPlan } from '../stream/plan-stream.ts';
