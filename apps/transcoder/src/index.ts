@@ -17,3 +17,6 @@ export {
 } from './preview/preview-plan.ts';
 export { probeSource, type SourceFacts } from './source-facts.ts';
 export * from './start.ts';
+export { ensureStreamPlan, presetFor, streamPlanOf } from './stream/plan-stream.ts';
+export { segmentRunArgs, TS_OFFSET_BASE_SEC } from './stream/segment-args.ts';
+export { type RunInfo, SegmentRuns, type SegmentRunsOptions } from './stream/segment-runs.ts';

@@ -118,7 +118,7 @@ describe('segments on demand', () => {
     starts.forEach((start, i) => {
       expect(start - offset).toBeCloseTo(p.segments[i]?.startSec as number, 2);
     });
-  });
+  }, 90_000);
 
   it('viewers asking for the same segments share one run', async () => {
     const p = await plan('h264');
@@ -152,21 +152,38 @@ describe('segments on demand', () => {
   it('a run pauses a few segments ahead of its reader and stops when idle', async () => {
     const p = await plan('hevc');
     const fresh: StreamPlan = { ...p, contentHash: 'xxh3-128:0000000000000000000000000000beef' };
+    // ffmpeg reading at the source's own pace (-re): a small clip is not done before it can pause.
+    const slowFfmpeg = path.join(dir, 'ffmpeg-at-pace.sh');
+    await fs.writeFile(slowFfmpeg, '#!/bin/sh\nexec ffmpeg -re "$@"\n', { mode: 0o755 });
     const own = new SegmentRuns({
       videoDir,
       logger,
       signal: abort.signal,
       aheadSegments: 1,
-      idleMs: 1_500,
+      // Longer than writing two segments at the source's pace, so it pauses before it idles out.
+      idleMs: 10_000,
       pollMs: 50,
+      ffmpegPath: slowFfmpeg,
     });
     await own.segment(fresh, 'v0', 0);
     // Ahead by one: segment 1 is written, then the run waits (paused) instead of writing 2 and 3.
-    await expect.poll(() => own.runs()[0]?.paused, { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => own.runs()[0]?.paused, { timeout: 20_000 }).toBe(true);
     const segment = (i: number) => hlsPaths(videoDir, fresh.contentHash).segment('v0', i);
     await expect(fs.access(segment(3))).rejects.toThrow();
     // Nobody asks: it stops.
-    await expect.poll(() => own.runs().length, { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => own.runs().length, { timeout: 20_000 }).toBe(0);
+    own.stopAll();
+  }, 60_000);
+
+  it('a run slower than the idle time is not stopped while someone waits for it', async () => {
+    const p = await plan('hevc');
+    const fresh: StreamPlan = { ...p, contentHash: 'xxh3-128:000000000000000000000000000051e0' };
+    const own = new SegmentRuns({ videoDir, logger, signal: abort.signal, idleMs: 50, pollMs: 50 });
+    const t0 = performance.now();
+    expect(await own.segment(fresh, 'v0', 0)).toEqual({ made: 'run' });
+    // It took longer than the idle time, and still one run made it.
+    expect(performance.now() - t0).toBeGreaterThan(50);
+    expect(runsStarted(fresh.contentHash)).toBe(1);
     own.stopAll();
   });
 });

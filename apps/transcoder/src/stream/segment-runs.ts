@@ -67,7 +67,10 @@ interface Run {
   next: number;
   /** Furthest segment asked of this run. */
   wanted: number;
+  /** Last request to this run (a seek elsewhere abandons runs not asked lately). */
   lastAskedAt: number;
+  /** Last request or delivery (a run idle since this long stops). */
+  lastReadAt: number;
   background: boolean;
   paused: boolean;
   stopping: string | null;
@@ -180,6 +183,7 @@ export class SegmentRuns {
     run.wanted = Math.max(run.wanted, index);
     if (!background) {
       run.lastAskedAt = Date.now();
+      run.lastReadAt = run.lastAskedAt;
       run.background = false;
     }
     this.#resumeIfWanted(run);
@@ -195,7 +199,12 @@ export class SegmentRuns {
     const now = Date.now();
     // A seek: the runs of this rendition that nobody reads any more stop.
     for (const other of this.#runs) {
-      if (other.key === key && !other.background && now - other.lastAskedAt > this.#opts.abandonMs) {
+      if (
+        other.key === key &&
+        !other.background &&
+        other.waiters.size === 0 &&
+        now - other.lastAskedAt > this.#opts.abandonMs
+      ) {
         this.#stop(other, 'abandoned for a run elsewhere');
       }
     }
@@ -209,6 +218,7 @@ export class SegmentRuns {
       next: from,
       wanted: from,
       lastAskedAt: now,
+      lastReadAt: now,
       background,
       paused: false,
       stopping: null,
@@ -311,6 +321,8 @@ export class SegmentRuns {
       if (await exists(to)) await fs.rm(from, { force: true });
       else await fs.rename(from, to);
       run.next = index + 1;
+      // A reader got it just now: the idle time counts from here.
+      if (run.waiters.has(index) && !run.background) run.lastReadAt = Date.now();
       for (const w of run.waiters.get(index) ?? []) w.resolve();
       run.waiters.delete(index);
     }
@@ -346,7 +358,9 @@ export class SegmentRuns {
   #stopIdle(): void {
     const now = Date.now();
     for (const run of this.#runs) {
-      if (!run.background && now - run.lastAskedAt > this.#opts.idleMs) this.#stop(run, 'idle');
+      // Someone still waits for a segment of it: not idle, however slow it is.
+      if (run.waiters.size > 0) continue;
+      if (!run.background && now - run.lastReadAt > this.#opts.idleMs) this.#stop(run, 'idle');
     }
   }
 }
