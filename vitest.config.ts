@@ -17,6 +17,7 @@ export default defineConfig({
       project('@lumen/db', './packages/db'),
       project('@lumen/bus', './packages/bus'),
       project('@lumen/media', './packages/media'),
+      project('@lumen/video', './packages/video'),
       project('@lumen/api', './apps/api'),
       project('@lumen/watcher', './apps/watcher'),
       project('@lumen/transcoder', './apps/transcoder'),

@@ -14,7 +14,6 @@ import { hashFile } from '@lumen/media';
 import { createLogger } from '@lumen/runtime';
 import {
   clipWindow,
-  enqueueVideoJob,
   hlsFfmpegArgs,
   planHls,
   previewFfmpegArgs,
@@ -22,6 +21,7 @@ import {
   type SourceFacts,
   start,
 } from '@lumen/transcoder';
+import { enqueueVideoJob } from '@lumen/video';
 import { type BenchContext, type Benchmark, type BenchRow, row } from '../benchmark.ts';
 import { median } from '../stats.ts';
 

@@ -111,6 +111,16 @@ export async function makeHevc(file: string, seconds = 3, size = '480x270'): Pro
   ]);
 }
 
+/** VP9 + Opus in WebM: transcoded. */
+export async function makeVp9(file: string, seconds = 3, size = '320x240'): Promise<void> {
+  await ffmpeg([
+    ...testSource(size, seconds),
+    ...tone(seconds),
+    ...['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k'],
+    ...['-c:a', 'libopus', '-shortest', file],
+  ]);
+}
+
 /** An MP4 cut at 60%: its index (`moov`, written last) is gone, so ffprobe fails on it. */
 export async function makeTruncated(file: string): Promise<void> {
   const whole = `${file}.whole.mp4`;

@@ -10,7 +10,7 @@ import {
   openDatabase,
   PhotosRepository,
 } from '@lumen/db';
-import { hlsPaths } from '@lumen/transcoder';
+import { hlsPaths } from '@lumen/video';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -146,7 +146,12 @@ describe('VideoService.request', () => {
 
     await fs.rm(paths.failure);
     await fs.mkdir(paths.dir, { recursive: true });
+    // A folder of the layout before segments on demand (master, manifest, no plan) is not ready.
     await fs.writeFile(paths.master, '#EXTM3U\n');
+    await fs.writeFile(paths.manifest, '{}\n');
+    expect(await service.request('hls', video)).toEqual({ state: 'running' });
+    // Complete: the plan and the manifest (written once every segment is made).
+    await fs.writeFile(paths.plan, '{}\n');
     expect(await service.request('hls', video)).toEqual({ state: 'ready' });
     await settle();
     expect(jobs).toEqual([]);

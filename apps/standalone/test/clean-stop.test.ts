@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createNatsBus, deleteBusPrefix } from '@lumen/bus';
 import { hashFile } from '@lumen/media';
 import { natsTestUrl, requireNats } from '@lumen/test-support';
-import { enqueueVideoJob } from '@lumen/transcoder';
+import { enqueueVideoJob } from '@lumen/video';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   descendantsOf,

@@ -49,6 +49,10 @@ export interface RunFfmpegOptions {
    */
   lowPriority?: boolean;
   ffmpegPath?: string;
+  /** Told the pid once ffmpeg started (to pause it with SIGSTOP, say). */
+  onSpawn?: (pid: number) => void;
+  /** While this says true (ffmpeg paused on purpose) no progress is no stall. */
+  isPaused?: () => boolean;
 }
 
 const STDERR_KEEP_CHARS = 16 * 1024;
@@ -110,6 +114,7 @@ export async function runFfmpeg(args: readonly string[], opts: RunFfmpegOptions)
     },
   );
 
+  if (child.pid !== undefined) opts.onSpawn?.(child.pid);
   if (opts.lowPriority && child.pid !== undefined) {
     try {
       os.setPriority(child.pid, LOW_PRIORITY);
@@ -129,6 +134,10 @@ export async function runFfmpeg(args: readonly string[], opts: RunFfmpegOptions)
   const armStallTimer = () => {
     clearTimeout(stallTimer);
     stallTimer = setTimeout(() => {
+      if (opts.isPaused?.()) {
+        armStallTimer();
+        return;
+      }
       stalled = true;
       child.kill('SIGKILL');
     }, stallTimeoutMs);
@@ -171,6 +180,29 @@ export interface RunFfprobeOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   ffprobePath?: string;
+}
+
+/** Runs ffprobe with `args` (time limit, cancellation) and returns its stdout; throws FfmpegError. */
+export async function runFfprobeArgs(args: string[], opts: RunFfprobeOptions = {}): Promise<string> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const result = await runTool(opts.ffprobePath ?? 'ffprobe', args, {
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
+    cancelSignal: opts.signal,
+    stdin: 'ignore',
+    reject: false,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const tail = stderrTail(String(result.stderr ?? ''));
+  if (result.isCanceled) throw new FfmpegError(describe('ffprobe', 'cancelled', '', tail), 'cancelled', tail);
+  if (result.timedOut) {
+    throw new FfmpegError(describe('ffprobe', 'timeout', `after ${timeoutMs} ms`, tail), 'timeout', tail);
+  }
+  if (result.failed) {
+    const detail = result.exitCode !== undefined ? `exit code ${result.exitCode}` : `signal ${result.signal}`;
+    throw new FfmpegError(describe('ffprobe', 'failed', detail, tail), 'failed', tail);
+  }
+  return String(result.stdout);
 }
 
 /**

@@ -1,36 +1,13 @@
 export { FfmpegError, type FfmpegFailure } from './ffmpeg-process.ts';
 export { HLS_SEGMENT_SECONDS, hlsFfmpegArgs, planHls } from './hls/hls-plan.ts';
 export { type HlsManifest, hlsTimeoutMs } from './hls/make-hls.ts';
-export {
-  createIngestTrigger,
-  enqueueVideoJob,
-  VIDEO_OUTPUT_KINDS,
-  videoJobDedupId,
-} from './ingest-trigger.ts';
+export { createIngestTrigger } from './ingest-trigger.ts';
 export {
   LibraryPathError,
   type LibraryRoots,
   libraryRootsFrom,
   resolveLibraryFile,
 } from './library-roots.ts';
-export {
-  gifPath,
-  HLS_FILE_PATTERN,
-  HLS_MASTER_PLAYLIST,
-  type HlsPaths,
-  hlsPaths,
-  previewClipPath,
-  previewFailurePath,
-  type VideoOutputKind,
-} from './output-paths.ts';
-export {
-  type FailureRecord,
-  outputExists,
-  readFailureRecord,
-  readVideoOutputState,
-  type VideoOutputDirs,
-  type VideoOutputState,
-} from './output-state.ts';
 export {
   clipWindow,
   GIF_WIDTH,
@@ -40,4 +17,7 @@ export {
 } from './preview/preview-plan.ts';
 export { probeSource, type SourceFacts } from './source-facts.ts';
 export * from './start.ts';
-export { jobSubjectOf, openVideoSource } from './video-jobs.ts';
+export { ensureStreamPlan, presetFor, streamPlanOf } from './stream/plan-stream.ts';
+export { segmentRunArgs, TS_OFFSET_BASE_SEC } from './stream/segment-args.ts';
+export { type RunInfo, SegmentRuns, type SegmentRunsOptions } from './stream/segment-runs.ts';
+export { openVideoSource } from './video-jobs.ts';

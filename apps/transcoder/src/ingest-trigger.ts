@@ -1,24 +1,15 @@
 import type { Bus } from '@lumen/bus';
-import { type MediaIngestedEvent, parsePayload, safeParsePayload, type VideoJob } from '@lumen/core';
+import { type MediaIngestedEvent, safeParsePayload, type VideoJob } from '@lumen/core';
 import type { Logger } from '@lumen/runtime';
+import {
+  enqueueVideoJob,
+  readVideoOutputState,
+  VIDEO_OUTPUT_KINDS,
+  type VideoOutputDirs,
+  type VideoOutputKind,
+} from '@lumen/video';
 import { LibraryPathError, type LibraryRoots, resolveLibraryFile } from './library-roots.ts';
-import type { VideoOutputKind } from './output-paths.ts';
-import { readVideoOutputState, type VideoOutputDirs } from './output-state.ts';
-import { jobSubjectOf } from './video-jobs.ts';
 import { publishVideoStatus } from './video-status.ts';
-
-export const VIDEO_OUTPUT_KINDS: readonly VideoOutputKind[] = ['hls', 'preview'];
-
-/** The dedup id of a video job: one job per output in the bus's dedup window, however often asked. */
-export function videoJobDedupId(kind: VideoOutputKind, contentHash: string): string {
-  return `${kind}:${contentHash}`;
-}
-
-/** Validates and enqueues one video job (with its dedup id). For the transcoder and the API alike. */
-export async function enqueueVideoJob(bus: Bus, kind: VideoOutputKind, job: VideoJob): Promise<void> {
-  const subject = jobSubjectOf[kind];
-  await bus.enqueue(subject, parsePayload(subject, job), { dedupId: videoJobDedupId(kind, job.contentHash) });
-}
 
 export interface IngestTriggerDeps {
   bus: Bus;

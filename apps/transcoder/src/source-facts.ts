@@ -1,4 +1,4 @@
-import { type RunFfprobeOptions, runFfprobe } from './ffmpeg-process.ts';
+import { type RunFfprobeOptions, runFfprobe, runFfprobeArgs } from './ffmpeg-process.ts';
 
 /**
  * What the transcoder needs to know about a source, from ffprobe: which streams to map, whether
@@ -112,4 +112,39 @@ export function sourceFactsFromFfprobe(output: unknown): SourceFacts {
 /** Probes a source file (ffprobe with a timeout) and reads its facts. */
 export async function probeSource(absPath: string, opts: RunFfprobeOptions = {}): Promise<SourceFacts> {
   return sourceFactsFromFfprobe(await runFfprobe(absPath, opts));
+}
+
+/**
+ * The keyframe times of one video stream, seconds from its first packet (ffprobe reads packets
+ * only, no decoding). For cutting copied video on its own keyframes.
+ */
+export async function probeKeyframes(
+  absPath: string,
+  streamIndex: number,
+  opts: RunFfprobeOptions = {},
+): Promise<number[]> {
+  const output = await runFfprobeArgs(
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      String(streamIndex),
+      '-show_entries',
+      'packet=pts_time,flags',
+      '-of',
+      'csv=p=0',
+      `file:${absPath}`,
+    ],
+    { timeoutMs: 120_000, ...opts },
+  );
+  let first = Number.POSITIVE_INFINITY;
+  const keyframes: number[] = [];
+  for (const line of output.split('\n')) {
+    const [pts, flags] = line.trim().split(',');
+    const t = Number.parseFloat(pts ?? '');
+    if (!Number.isFinite(t)) continue;
+    first = Math.min(first, t);
+    if (flags?.startsWith('K')) keyframes.push(t);
+  }
+  return keyframes.map((t) => Math.round((t - first) * 1e6) / 1e6);
 }

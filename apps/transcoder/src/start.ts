@@ -1,13 +1,24 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import type { Bus, ConsumeOptions, Consumer, DeadLetter, JobMessage, Subscription } from '@lumen/bus';
-import { type Config, deadLetter, eventSubjects } from '@lumen/core';
+import {
+  type Config,
+  deadLetter,
+  eventSubjects,
+  type SegmentReply,
+  segmentRequestSchema,
+  streamPlanRequestSchema,
+  videoRequestSubjects,
+} from '@lumen/core';
 import type { Logger } from '@lumen/runtime';
+import { jobSubjectOf, readStreamPlan } from '@lumen/video';
 import type { Registry } from 'prom-client';
 import { createIngestTrigger } from './ingest-trigger.ts';
 import { type LibraryRoots, libraryRootsFrom } from './library-roots.ts';
+import { ensureStreamPlan } from './stream/plan-stream.ts';
+import { SegmentRuns, type SegmentRunsOptions } from './stream/segment-runs.ts';
 import { createTranscoderMetrics } from './transcoder-metrics.ts';
-import { createDeadLetterRecorder, createVideoJobWorker, jobSubjectOf } from './video-jobs.ts';
+import { createDeadLetterRecorder, createVideoJobWorker } from './video-jobs.ts';
 
 /** Knobs beyond the environment; tests and benchmarks use them to run fast. */
 export interface TranscoderOptions {
@@ -30,6 +41,8 @@ export interface TranscoderOptions {
   enqueueOnIngest?: boolean;
   ffmpegPath?: string;
   ffprobePath?: string;
+  /** Segment runs: how far ahead of a viewer, when idle, ... (defaults in SegmentRuns). */
+  segmentRuns?: Pick<SegmentRunsOptions, 'aheadSegments' | 'idleMs' | 'abandonMs' | 'pollMs'>;
 }
 
 /** The transcoder is DB-free: bus and files only. */
@@ -48,6 +61,8 @@ export interface TranscoderHandle {
   registry: Registry;
   /** Distinct outputs being made right now. */
   running(): number;
+  /** The segment runs alive now (ffmpeg processes making segments). */
+  segmentRuns(): ReturnType<SegmentRuns['runs']>;
 }
 
 /** One job per two cores: a libx264 transcode already uses both cores of a small machine. */
@@ -76,7 +91,20 @@ export async function start(deps: TranscoderDeps): Promise<TranscoderHandle> {
 
   const abort = new AbortController();
   const roots = deps.libraryRoots ?? libraryRootsFrom(config.libraries);
+  const runs = new SegmentRuns({
+    videoDir: config.videoDir,
+    logger: logger.child({ part: 'segments' }),
+    signal: abort.signal,
+    ...(opts.ffmpegPath ? { ffmpegPath: opts.ffmpegPath } : {}),
+    ...opts.segmentRuns,
+  });
+  const requestContext = {
+    signal: abort.signal,
+    logger,
+    ...(opts.ffprobePath ? { ffprobePath: opts.ffprobePath } : {}),
+  };
   const worker = createVideoJobWorker({
+    runs,
     bus,
     logger,
     dirs,
@@ -116,6 +144,20 @@ export async function start(deps: TranscoderDeps): Promise<TranscoderHandle> {
     for (const subject of Object.values(jobSubjectOf)) {
       subscriptions.push(await bus.subscribe<DeadLetter>(deadLetter(subject), recordDeadLetter));
     }
+    // What a viewer waits for: answered now by any one transcoder (request/reply, not the queue).
+    subscriptions.push(
+      await bus.respond(videoRequestSubjects.streamPlan, async (data) =>
+        ensureStreamPlan(streamPlanRequestSchema.parse(data), config.videoDir, requestContext),
+      ),
+    );
+    subscriptions.push(
+      await bus.respond(videoRequestSubjects.segment, async (data): Promise<SegmentReply> => {
+        const request = segmentRequestSchema.parse(data);
+        const plan = await readStreamPlan(config.videoDir, request.contentHash);
+        if (!plan) throw new Error(`no stream plan for ${request.contentHash}`);
+        return runs.segment(plan, request.rendition, request.index);
+      }),
+    );
     consumers.push(await bus.consume(jobSubjectOf.hls, (job) => handle('hls', job), consumeOptions));
     consumers.push(await bus.consume(jobSubjectOf.preview, (job) => handle('preview', job), consumeOptions));
     if (opts.enqueueOnIngest ?? true) {
@@ -139,6 +181,7 @@ export async function start(deps: TranscoderDeps): Promise<TranscoderHandle> {
   return {
     registry: metrics.registry,
     running: () => worker.running(),
+    segmentRuns: () => runs.runs(),
     async stop() {
       if (stopped) return;
       stopped = true;

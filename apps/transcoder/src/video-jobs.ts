@@ -1,25 +1,22 @@
 import type { Bus, DeadLetter, JobMessage } from '@lumen/bus';
-import { deadLetter, jobSubjects, safeParsePayload, type VideoJob } from '@lumen/core';
+import { deadLetter, safeParsePayload, type VideoJob } from '@lumen/core';
 import { type OpenedLibraryFile, openCheckedPath, openLibraryFile } from '@lumen/media';
 import type { Logger } from '@lumen/runtime';
-import { makeHls } from './hls/make-hls.ts';
-import type { LibraryRoots } from './library-roots.ts';
-import type { VideoOutputKind } from './output-paths.ts';
 import {
   clearFailureRecord,
+  jobSubjectOf,
   outputExists,
   readFailureRecord,
   type VideoOutputDirs,
+  type VideoOutputKind,
   writeFailureRecord,
-} from './output-state.ts';
+} from '@lumen/video';
+import { makeHls } from './hls/make-hls.ts';
+import type { LibraryRoots } from './library-roots.ts';
 import { makePreview } from './preview/make-preview.ts';
+import type { SegmentRuns } from './stream/segment-runs.ts';
 import { publishVideoStatus } from './video-status.ts';
 import type { WorkContext } from './work-context.ts';
-
-export const jobSubjectOf: Record<VideoOutputKind, (typeof jobSubjects)[keyof typeof jobSubjects]> = {
-  hls: jobSubjects.videoHls,
-  preview: jobSubjects.videoPreview,
-};
 
 export interface VideoJobWorkerDeps {
   bus: Bus;
@@ -31,6 +28,8 @@ export interface VideoJobWorkerDeps {
   heartbeatMs: number;
   /** Aborted when the transcoder stops. */
   signal: AbortSignal;
+  /** Where HLS segments are made (shared with the viewers' requests). */
+  runs: SegmentRuns;
   ffmpegPath?: string;
   ffprobePath?: string;
   stallTimeoutMs?: number;
@@ -72,14 +71,14 @@ export function createVideoJobWorker(deps: VideoJobWorkerDeps): VideoJobWorker {
       ...(deps.ffprobePath ? { ffprobePath: deps.ffprobePath } : {}),
       ...(deps.stallTimeoutMs ? { stallTimeoutMs: deps.stallTimeoutMs } : {}),
     };
-    // ffprobe and ffmpeg read the opened, checked source through /proc/<pid>/fd/<fd>: a folder
-    // swapped for a symlink since the job was made cannot hand them a file from elsewhere.
+    // The source must be the library's file (opened, then checked under its root). ffprobe and
+    // ffmpeg read it through its checked descriptor, /proc/<pid>/fd/<fd>: the preview here, the
+    // stream plan and every segment run by opening the plan's path the same way (stream/).
     const source = await openVideoSource(job, deps.roots);
     try {
-      const checked = { ...job, sourcePath: source.procPath };
-      return kind === 'hls'
-        ? await makeHls(checked, dirs.videoDir, ctx)
-        : await makePreview(checked, dirs, ctx);
+      if (kind === 'hls')
+        return await makeHls({ ...job, sourcePath: source.realPath }, dirs.videoDir, ctx, deps.runs);
+      return await makePreview({ ...job, sourcePath: source.procPath }, dirs, ctx);
     } finally {
       await source.close();
     }

@@ -1,7 +1,7 @@
 import type { Bus } from '@lumen/bus';
 import { eventSubjects, parsePayload, type VideoStatusEvent } from '@lumen/core';
 import type { Logger } from '@lumen/runtime';
-import type { VideoOutputKind } from './output-paths.ts';
+import type { VideoOutputKind } from '@lumen/video';
 
 /**
  * Publishes `video.status` (queued / running / ready / failed, with the error text) so the API can

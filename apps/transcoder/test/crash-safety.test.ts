@@ -7,9 +7,10 @@ import { createNatsBus, deleteBusPrefix, type NatsBus } from '@lumen/bus';
 import { parseConfig, type VideoJob } from '@lumen/core';
 import { hashFile } from '@lumen/media';
 import { natsTestUrl, requireNats } from '@lumen/test-support';
+import { enqueueVideoJob, hlsPaths } from '@lumen/video';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { enqueueVideoJob, hlsPaths, start } from '../src/index.ts';
+import { start } from '../src/index.ts';
 import { waitFor, watchBus } from './support/bus-watch.ts';
 import { ffmpegRunningOn } from './support/ffmpeg-processes.ts';
 import { hlsFolderState } from './support/hls-folder-check.ts';
@@ -19,8 +20,9 @@ import { makeRotated } from './support/test-videos.ts';
 
 /**
  * A transcoder process is SIGKILLed in the middle of a transcode. Its job must come back (JetStream
- * redelivers it after the ack wait), another transcoder must finish it, and at no moment may the
- * published folder exist half-written: only the staging folder ever held partial output.
+ * redelivers it after the ack wait), another transcoder must finish it without making again the
+ * segments the dead one published, and at no moment may a published segment be half-written: a
+ * segment file, once visible, never changes; only run folders (staging) held partial output.
  */
 
 const servers = natsTestUrl();
@@ -59,21 +61,29 @@ it('a SIGKILLed transcoder: the job is redelivered and completes; no half-writte
   const config = parseConfig(env, tmp);
   const paths = hlsPaths(config.videoDir, contentHash);
   const parent = path.dirname(paths.dir);
+  const renditionDir = path.join(paths.dir, 'v0');
 
   const bus: NatsBus = await createNatsBus({ servers, prefix, logger: quietBusLogger });
   const watch = await watchBus(bus);
 
-  // Watch the folders the whole time: the published folder must only ever be absent or complete.
+  // Watch the folders the whole time: a published segment never changes once it is visible.
   const seen = { partial: [] as string[], staging: false, stagingSegments: 0 };
+  const sizes = new Map<string, number>();
   let watching = true;
   const watcher = (async () => {
     while (watching) {
-      const state = await hlsFolderState(paths.dir);
-      if (state.startsWith('partial')) seen.partial.push(state);
-      for (const name of await fs.readdir(parent).catch(() => [] as string[])) {
+      for (const name of await fs.readdir(renditionDir).catch(() => [] as string[])) {
+        if (name.endsWith('.ts')) {
+          const size = (await fs.stat(path.join(renditionDir, name)).catch(() => undefined))?.size;
+          if (size === undefined) continue;
+          const first = sizes.get(name);
+          if (first === undefined) sizes.set(name, size);
+          else if (first !== size) seen.partial.push(`${name}: ${first} then ${size} bytes`);
+          continue;
+        }
         if (!name.endsWith('.tmp')) continue;
         seen.staging = true;
-        const segments = await fs.readdir(path.join(parent, name, 'v0')).catch(() => [] as string[]);
+        const segments = await fs.readdir(path.join(renditionDir, name)).catch(() => [] as string[]);
         seen.stagingSegments = Math.max(
           seen.stagingSegments,
           segments.filter((n) => n.endsWith('.ts')).length,
@@ -122,8 +132,9 @@ it('a SIGKILLed transcoder: the job is redelivered and completes; no half-writte
     child.kill('SIGKILL');
     const exited = await child;
     expect(exited.signal).toBe('SIGKILL');
-    expect(await hlsFolderState(paths.dir)).toBe('absent');
-    expect((await fs.readdir(parent)).filter((n) => n.endsWith('.tmp'))).toHaveLength(1); // left behind
+    await expect(fs.access(paths.manifest)).rejects.toThrow(); // not complete
+    expect((await fs.readdir(renditionDir)).filter((n) => n.endsWith('.tmp'))).toHaveLength(1); // left behind
+    const publishedBeforeKill = (await fs.readdir(renditionDir)).filter((n) => n.endsWith('.ts')).length;
     // Its ffmpeg dies too: the next progress write hits the closed pipe (SIGPIPE).
     await waitFor(() => !ffmpegRunningOn(source), 'the orphaned ffmpeg to exit', 10_000);
 
@@ -140,6 +151,9 @@ it('a SIGKILLed transcoder: the job is redelivered and completes; no half-writte
       await survivor.stop();
     }
     expect(log.records.find((r) => r.msg === 'making HLS')?.attempt).toBe(2);
+    // What the dead transcoder published was kept, not made again.
+    const ready = log.records.find((r) => r.msg === 'HLS ready');
+    expect(Number(ready?.segmentsMade) + publishedBeforeKill).toBe(Number(ready?.segments));
     expect(log.records.some((r) => r.msg === 'removed staging folders left by a crashed transcoder')).toBe(
       true,
     );

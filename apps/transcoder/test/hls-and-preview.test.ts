@@ -4,17 +4,9 @@ import path from 'node:path';
 import { type Bus, createMemoryBus } from '@lumen/bus';
 import { type Config, parseConfig, type VideoJob } from '@lumen/core';
 import { hashFile } from '@lumen/media';
+import { enqueueVideoJob, gifPath, hlsPaths, previewClipPath, readVideoOutputState } from '@lumen/video';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  enqueueVideoJob,
-  gifPath,
-  type HlsManifest,
-  hlsPaths,
-  previewClipPath,
-  readVideoOutputState,
-  start,
-  type TranscoderHandle,
-} from '../src/index.ts';
+import { type HlsManifest, start, type TranscoderHandle } from '../src/index.ts';
 import { type BusWatch, watchBus } from './support/bus-watch.ts';
 import { masterEntries, measuredBitrates } from './support/hls-folder-check.ts';
 import {

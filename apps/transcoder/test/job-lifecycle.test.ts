@@ -4,15 +4,9 @@ import path from 'node:path';
 import { type Bus, createMemoryBus } from '@lumen/bus';
 import { type Config, type MediaIngestedEvent, parseConfig, type VideoJob } from '@lumen/core';
 import { hashFile } from '@lumen/media';
+import { enqueueVideoJob, hlsPaths, readFailureRecord, readVideoOutputState } from '@lumen/video';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  enqueueVideoJob,
-  hlsPaths,
-  readFailureRecord,
-  readVideoOutputState,
-  start,
-  type TranscoderHandle,
-} from '../src/index.ts';
+import { start, type TranscoderHandle } from '../src/index.ts';
 import { type BusWatch, waitFor, watchBus } from './support/bus-watch.ts';
 import { ffmpegRunningOn } from './support/ffmpeg-processes.ts';
 import { decodeAll } from './support/media-client.ts';
@@ -203,15 +197,14 @@ describe('jobs for the same output', () => {
     const job = { ...jobFor('good'), contentHash: `xxh3-128:${'ab'.repeat(16)}` };
     const paths = hlsPaths(config.videoDir, job.contentHash);
     const host = os.hostname().replace(/[^A-Za-z0-9_-]/g, '_');
-    const crashed = path.join(
-      path.dirname(paths.dir),
-      `.${path.basename(paths.dir)}.${host}-999999999.00aa00aa.tmp`,
-    );
-    await fs.mkdir(path.join(crashed, 'v0'), { recursive: true });
-    await fs.writeFile(path.join(crashed, 'v0', 'seg00000.ts'), 'half');
+    // A segment run's folder, left by a writer that died (no such pid).
+    const crashed = path.join(paths.dir, 'v0', `.run.${host}-999999999.00aa00aa.tmp`);
+    await fs.mkdir(crashed, { recursive: true });
+    await fs.writeFile(path.join(crashed, 'seg00000.ts'), 'half');
     await enqueueVideoJob(bus, 'hls', job);
     await watch.until('hls', job.contentHash, 'ready', 30_000);
     await expect(fs.stat(crashed)).rejects.toThrow();
+    expect((await fs.readdir(path.join(paths.dir, 'v0'))).filter((n) => n.startsWith('.'))).toEqual([]);
     expect(await fs.readdir(path.dirname(paths.dir))).toEqual([path.basename(paths.dir)]);
   }, 60_000);
 });
@@ -293,20 +286,23 @@ describe('stop()', () => {
     const paths = hlsPaths(config.videoDir, hashes.long);
     await enqueueVideoJob(ownBus, 'hls', jobFor('long'));
     await ownWatch.until('hls', hashes.long, 'running', 30_000);
+    const v0 = path.join(paths.dir, 'v0');
     await waitFor(async () => {
-      const names = await fs.readdir(path.dirname(paths.dir)).catch(() => [] as string[]);
+      const names = await fs.readdir(v0).catch(() => [] as string[]);
       const staging = names.find((n) => n.endsWith('.tmp'));
       if (!staging) return false;
-      const segments = await fs.readdir(path.join(path.dirname(paths.dir), staging, 'v0')).catch(() => []);
+      const segments = await fs.readdir(path.join(v0, staging)).catch(() => []);
       return segments.some((n) => n.endsWith('.ts'));
-    }, 'a segment in the staging folder');
+    }, 'a segment in a run folder');
     expect(ffmpegRunningOn(files.long)).toBe(true);
 
     const stopStarted = performance.now();
     await first.stop();
     expect(performance.now() - stopStarted).toBeLessThan(3_000);
     expect(ffmpegRunningOn(files.long)).toBe(false);
-    expect(await fs.readdir(path.dirname(paths.dir))).toEqual([]); // staging removed, nothing published
+    // The run folder is removed; only whole segments were published; the stream is not complete.
+    expect((await fs.readdir(v0)).filter((n) => !/^seg[0-9]{5}\.ts$/.test(n))).toEqual([]);
+    await expect(fs.access(paths.manifest)).rejects.toThrow();
     expect(ownWatch.statesOf('hls', hashes.long)).toEqual(['running']); // not failed: handed back
 
     const secondLog = recordingLogger();

@@ -68,6 +68,14 @@ export interface Consumer {
 
 export type JobHandler<T> = (job: JobMessage<T>) => Promise<void>;
 
+/** A request handler: its result is the reply; what it throws reaches the asker as a RequestError. */
+export type RequestHandler<T, R> = (data: T, subject: string) => Promise<R>;
+
+export interface RequestOptions {
+  /** Give up (TimeoutError) after this long, ms. */
+  timeoutMs: number;
+}
+
 export interface BusStatus {
   transport: 'nats' | 'memory';
   connected: boolean;
@@ -98,6 +106,18 @@ export interface Bus {
    * coordination such as leases. NATS: a KV bucket `<prefix>_<bucket>`; memory: this process only.
    */
   keyValue(bucket: string): Promise<KeyValueStore>;
+  /**
+   * Ask one responder of `subject` and wait for its answer (request/reply: nothing is stored, a
+   * request nobody answers in time is lost). Rejects with `TimeoutError` after `timeoutMs`, with
+   * `NoResponderError` when no responder listens, with `RequestError` (its message) when the
+   * responder threw.
+   */
+  request<T, R>(subject: string, data: T, opts: RequestOptions): Promise<R>;
+  /**
+   * Answer requests on `subject`. With several responders (replicas) each request goes to one of
+   * them, chosen by the transport.
+   */
+  respond<T, R>(subject: string, handler: RequestHandler<T, R>): Promise<Subscription>;
   status(): BusStatus;
   close(): Promise<void>;
 }

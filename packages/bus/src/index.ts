@@ -6,6 +6,8 @@ export type {
   DeadLetter,
   JobHandler,
   JobMessage,
+  RequestHandler,
+  RequestOptions,
   Subscription,
 } from './bus.ts';
 export type { BusLogger } from './bus-logger.ts';
@@ -24,6 +26,7 @@ export {
   type NatsBus,
   type NatsBusOptions,
 } from './nats-bus.ts';
+export { NoResponderError, RequestError } from './request-reply.ts';
 export { subjectMatches } from './subjects.ts';
 export { TimeoutError } from './timeouts.ts';
 export { type TypedBus, typedBus } from './typed-bus.ts';

@@ -14,6 +14,8 @@ import type {
   DeadLetter,
   JobHandler,
   JobMessage,
+  RequestHandler,
+  RequestOptions,
   Subscription,
 } from './bus.ts';
 import { type BusLogger, consoleBusLogger } from './bus-logger.ts';
@@ -25,8 +27,9 @@ import {
 } from './consume-options.ts';
 import { decodeJson, encodeJson } from './json-codec.ts';
 import { assertBucketName, type KeyValueStore, memoryKeyValueStore } from './key-value.ts';
+import { NoResponderError, replyOf, unwrapReply } from './request-reply.ts';
 import { assertEventSubject, assertJobSubject, assertSubjectPattern, subjectMatches } from './subjects.ts';
-import { sleep } from './timeouts.ts';
+import { sleep, withTimeout } from './timeouts.ts';
 
 export interface MemoryBusOptions {
   logger?: BusLogger;
@@ -75,6 +78,8 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
   const dedupSeen = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
   const stores = new Map<string, KeyValueStore>();
+  const responders = new Map<string, { handler: RequestHandler<unknown, unknown>; active: boolean }[]>();
+  let nextResponder = 0;
   let closed = false;
 
   function assertOpen(): void {
@@ -302,6 +307,40 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
       return store;
     },
 
+    async request<T, R>(subject: string, data: T, requestOpts: RequestOptions): Promise<R> {
+      assertOpen();
+      assertEventSubject(subject);
+      const list = responders.get(subject) ?? [];
+      if (list.length === 0) throw new NoResponderError(`no responder for ${subject}`);
+      const responder = list[nextResponder++ % list.length] as (typeof list)[number];
+      // Through JSON both ways, as on the wire.
+      const payload = decodeJson<T>(encodeJson(data));
+      const envelope = await withTimeout(
+        replyOf(() => responder.handler(payload, subject)),
+        requestOpts.timeoutMs,
+        `request ${subject}`,
+      );
+      return unwrapReply<R>(subject, decodeJson(encodeJson(envelope)));
+    },
+
+    async respond<T, R>(subject: string, handler: RequestHandler<T, R>): Promise<Subscription> {
+      assertOpen();
+      assertEventSubject(subject);
+      const entry = { handler: handler as RequestHandler<unknown, unknown>, active: true };
+      const list = responders.get(subject) ?? [];
+      list.push(entry);
+      responders.set(subject, list);
+      return {
+        async unsubscribe() {
+          const current = responders.get(subject) ?? [];
+          responders.set(
+            subject,
+            current.filter((e) => e !== entry),
+          );
+        },
+      };
+    },
+
     status(): BusStatus {
       return { transport: 'memory', connected: !closed };
     },
@@ -317,6 +356,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
       timers.clear();
       queues.clear();
       subscribers.clear();
+      responders.clear();
       dedupSeen.clear();
     },
   };

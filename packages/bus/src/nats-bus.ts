@@ -30,7 +30,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { type NatsConnection, nanos } from '@nats-io/nats-core';
+import { errors, type Msg, type NatsConnection, nanos } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type {
   Bus,
@@ -40,6 +40,8 @@ import type {
   DeadLetter,
   JobHandler,
   JobMessage,
+  RequestHandler,
+  RequestOptions,
   Subscription,
 } from './bus.ts';
 import { type BusLogger, consoleBusLogger } from './bus-logger.ts';
@@ -51,8 +53,9 @@ import {
 } from './consume-options.ts';
 import { decodeJson, encodeJson } from './json-codec.ts';
 import { assertBucketName, assertKey, type KeyValueStore } from './key-value.ts';
+import { NoResponderError, replyOf, unwrapReply } from './request-reply.ts';
 import { assertEventSubject, assertJobSubject, assertSubjectPattern } from './subjects.ts';
-import { sleep, withTimeout } from './timeouts.ts';
+import { sleep, TimeoutError, withTimeout } from './timeouts.ts';
 
 export interface NatsBusOptions {
   /** `nats://host:port`, a comma-separated list, or an array. */
@@ -76,6 +79,14 @@ const FETCH_EXPIRES_MS = 5_000;
 const FETCH_RETRY_MS = 1_000;
 
 const PREFIX = /^[A-Za-z0-9_-]{1,32}$/;
+
+/**
+ * Requests travel on `<prefix>_rpc.<subject>`, apart from events (an event subscription to `>`
+ * never sees them).
+ */
+export function requestSubject(prefix: string, subject: string): string {
+  return `${prefix}_rpc.${subject}`;
+}
 
 export function jobsStreamName(prefix: string): string {
   return `${prefix}_JOBS`;
@@ -415,6 +426,57 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
         store.catch(() => stores.delete(bucket));
       }
       return store;
+    },
+
+    async request<T, R>(subject: string, data: T, requestOpts: RequestOptions): Promise<R> {
+      assertOpen();
+      assertEventSubject(subject);
+      let msg: Msg;
+      try {
+        msg = await nc.request(requestSubject(prefix, subject), encodeJson(data), {
+          timeout: requestOpts.timeoutMs,
+        });
+      } catch (err) {
+        const cause = err instanceof Error ? err.cause : undefined;
+        const noResponders =
+          err instanceof errors.NoRespondersError ||
+          cause instanceof errors.NoRespondersError ||
+          (err instanceof errors.RequestError && err.isNoResponders());
+        if (noResponders) throw new NoResponderError(`no responder for ${subject}`);
+        if (err instanceof errors.TimeoutError || cause instanceof errors.TimeoutError) {
+          throw new TimeoutError(`request ${subject} timed out after ${requestOpts.timeoutMs} ms`);
+        }
+        throw err;
+      }
+      return unwrapReply<R>(subject, decodeJson(msg.string()));
+    },
+
+    async respond<T, R>(subject: string, handler: RequestHandler<T, R>): Promise<Subscription> {
+      assertOpen();
+      assertEventSubject(subject);
+      // One queue group: each request goes to one responder of the deployment.
+      const sub = nc.subscribe(requestSubject(prefix, subject), {
+        queue: 'responders',
+        callback: (err, msg) => {
+          if (err) {
+            logger.error({ err, subject }, 'responder subscription failed');
+            return;
+          }
+          void replyOf(() => handler(decodeJson<T>(msg.string()), subject)).then((envelope) => {
+            try {
+              msg.respond(encodeJson(envelope));
+            } catch (respondErr) {
+              logger.warn({ err: respondErr, subject }, 'could not send a reply');
+            }
+          });
+        },
+      });
+      await withTimeout(nc.flush(), requestTimeoutMs, 'subscribing');
+      return {
+        async unsubscribe() {
+          if (!sub.isClosed()) sub.unsubscribe();
+        },
+      };
     },
 
     status(): BusStatus {

@@ -5,7 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bus, Consumer, DeadLetter, JobMessage } from '../src/index.ts';
+import {
+  type Bus,
+  type Consumer,
+  type DeadLetter,
+  type JobMessage,
+  NoResponderError,
+  RequestError,
+  TimeoutError,
+} from '../src/index.ts';
 
 export interface BusContractTarget {
   /** Opens a bus; the suite closes it after the test. */
@@ -424,6 +432,44 @@ export function defineBusContract(name: string, target: BusContractTarget): void
       expect(await kv.keys()).toEqual(['lease.a', 'lease.b']);
       await expect(bus.keyValue('bad bucket')).rejects.toThrow(/invalid key-value bucket/);
       await expect(kv.get('bad key')).rejects.toThrow(/invalid key/);
+    });
+
+    it('request/reply: one responder of several answers each request; errors, silence and absence are told apart', async () => {
+      const bus = await open();
+      const peer = await openPeer(bus);
+      const subject = uniqueSubject('rpc');
+      await expect(bus.request(subject, { n: 1 }, { timeoutMs: 2_000 })).rejects.toBeInstanceOf(
+        NoResponderError,
+      );
+      const answeredBy: string[] = [];
+      const subs = await Promise.all(
+        [
+          ['a', bus],
+          ['b', peer],
+        ].map(([who, b]) =>
+          (b as Bus).respond<{ n: number }, { twice: number; who: string }>(subject, async (data) => {
+            answeredBy.push(who as string);
+            if (data.n < 0) throw new Error(`negative ${data.n}`);
+            if (data.n === 0) return new Promise<never>(() => {});
+            return { twice: data.n * 2, who: who as string };
+          }),
+        ),
+      );
+      const replies = await Promise.all(
+        [1, 2, 3, 4, 5, 6].map((n) =>
+          bus.request<{ n: number }, { twice: number; who: string }>(subject, { n }, { timeoutMs: 2_000 }),
+        ),
+      );
+      expect(replies.map((r) => r.twice)).toEqual([2, 4, 6, 8, 10, 12]);
+      // Each request was answered exactly once (a queue group, not a broadcast).
+      expect(answeredBy).toHaveLength(6);
+      await expect(bus.request(subject, { n: -3 }, { timeoutMs: 2_000 })).rejects.toThrow(RequestError);
+      await expect(bus.request(subject, { n: -3 }, { timeoutMs: 2_000 })).rejects.toThrow(/negative -3/);
+      await expect(bus.request(subject, { n: 0 }, { timeoutMs: 300 })).rejects.toBeInstanceOf(TimeoutError);
+      await Promise.all(subs.map((s) => s.unsubscribe()));
+      await expect(bus.request(subject, { n: 1 }, { timeoutMs: 2_000 })).rejects.toBeInstanceOf(
+        NoResponderError,
+      );
     });
   });
 }

@@ -10,3 +10,4 @@ export * from './media-types/index.ts';
 export * from './paths/index.ts';
 export * from './photos/index.ts';
 export * from './scan/index.ts';
+export * from './video/index.ts';

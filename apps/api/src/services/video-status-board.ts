@@ -1,7 +1,7 @@
 import type { Bus, DeadLetter, Subscription } from '@lumen/bus';
 import { deadLetter, jobSubjects, safeParsePayload, type VideoStatusEvent } from '@lumen/core';
 import type { Logger } from '@lumen/runtime';
-import type { VideoOutputKind } from '@lumen/transcoder';
+import type { VideoOutputKind } from '@lumen/video';
 
 /**
  * What the api has heard about video jobs that the files cannot tell: `queued` and `running` only

@@ -1,23 +1,36 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Bus } from '@lumen/bus';
-import { type PhotoCursor, resolveInsideRoot, type VideoJob } from '@lumen/core';
+import { type Bus, NoResponderError, RequestError, TimeoutError } from '@lumen/bus';
+import {
+  type MasterVariant,
+  masterPlaylist,
+  mediaPlaylist,
+  type PhotoCursor,
+  resolveInsideRoot,
+  type SegmentReply,
+  type SegmentRequest,
+  type StreamPlan,
+  type StreamPlanRequest,
+  segmentFileName,
+  segmentIndexOf,
+  type VideoJob,
+  videoRequestSubjects,
+} from '@lumen/core';
 import type { ImageExifRow, LibrariesRepository, LibraryRow, PhotosRepository } from '@lumen/db';
 import { contentHashHex, errorMessage } from '@lumen/media';
 import type { Logger } from '@lumen/runtime';
 import {
   enqueueVideoJob,
   gifPath,
-  HLS_FILE_PATTERN,
   HLS_MASTER_PLAYLIST,
   hlsPaths,
   previewClipPath,
+  readStreamPlan,
   readVideoOutputState,
   type VideoOutputDirs,
   type VideoOutputKind,
-} from '@lumen/transcoder';
+} from '@lumen/video';
 import { ProblemError } from '../http/problem.ts';
-import { PlaylistRewriteError, rewritePlaylist } from './hls-playlist-rewriter.ts';
 import { fileProblem, type ImagesService } from './images.service.ts';
 import type { LibrariesService } from './libraries.service.ts';
 import type { VideoStatusBoard } from './video-status-board.ts';
@@ -99,6 +112,16 @@ export const FAILED_EVENT_GRACE_MS = 60_000;
 export const REQUEUE_AFTER_MS = 10 * 60_000;
 /** How long a client should wait before asking again about a stream or clip being made. */
 export const VIDEO_RETRY_AFTER_SECONDS = 2;
+
+/** How long the api waits for a transcoder to plan a stream (ffprobe), ms. */
+export const PLAN_TIMEOUT_MS = 60_000;
+/** How long the api waits for a transcoder to make one segment, ms. */
+export const SEGMENT_TIMEOUT_MS = 60_000;
+
+/** `v0/index.m3u8` */
+const VARIANT_PLAYLIST = /^(v[0-9])\/index\.m3u8$/;
+/** `v0/seg00042.ts` */
+const SEGMENT_FILE = /^(v[0-9])\/(seg[0-9]{5}\.ts)$/;
 
 export const HLS_PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
 export const HLS_SEGMENT_TYPE = 'video/mp2t';
@@ -273,24 +296,24 @@ export class VideoService {
   }
 
   /**
-   * The master playlist of a ready stream, its variant URLs rewritten to signed absolute-path URLs
-   * (`/video/hls/<hex>/v0/index.m3u8?exp=&sig=`); or the state while it is not ready (enqueued when
-   * nothing is under way). A failed stream is 422 `video-unplayable` with the ffmpeg error.
+   * The master playlist of a video, at once: from its stream plan (asked of a transcoder when
+   * there is none yet), its variant URLs signed (`/video/hls/<hex>/v0/index.m3u8?exp=&sig=`).
+   * Segments are made when they are fetched; the whole-stream job is enqueued too (in the
+   * background, at a lower priority). A stream that failed for good is 422 `video-unplayable`.
    */
   async masterPlaylist(video: LocatedVideo): Promise<{ playlist: string } | { pending: VideoState }> {
     const state = await this.request('hls', video);
     if (state.state === 'failed') throw unplayable('stream', video.relPath, state.error);
-    if (state.state !== 'ready') return { pending: state };
+    const plan = await this.#streamPlan(video);
     const signature = this.deps.signer.sign('hls', video.hex);
-    const file = hlsPaths(this.deps.dirs.videoDir, video.contentHash).master;
-    return { playlist: await this.#rewrite(file, HLS_MASTER_PLAYLIST, video.hex, signature) };
+    return { playlist: this.#master(plan, video.hex, signature) };
   }
 
   /**
    * A file of an HLS folder through a signed URL: the signature must be for `hls` of this very hex
-   * (401 without one, 403 for a bad or expired one), then the name must be a playlist or segment of
-   * an HLS folder (404 otherwise). Playlists come back rewritten with the same signature (so the
-   * URLs inside expire with it); segments as a path to stream.
+   * (401 without one, 403 for a bad or expired one). Playlists are written from the stream plan
+   * with the same signature (so the URLs inside expire with it); a segment is served from disk, or
+   * made first by a transcoder (it waits for it). 404 for anything else.
    */
   async hlsFile(
     hex: string,
@@ -300,13 +323,94 @@ export class VideoService {
   ): Promise<HlsFile> {
     const check = this.deps.signer.verify('hls', hex, exp, sig);
     if (!check.ok) throw signatureProblem(check);
-    if (!HLS_FILE_PATTERN.test(file) || !(file.endsWith('.m3u8') || file.endsWith('.ts'))) {
+    const signature = { exp: check.exp, sig: sig as string };
+    const variant = VARIANT_PLAYLIST.exec(file);
+    const segment = SEGMENT_FILE.exec(file);
+    if (file !== HLS_MASTER_PLAYLIST && !variant && !segment) {
       throw new ProblemError('not-found', `an HLS folder has no file "${file}"`);
     }
-    const absPath = path.join(hlsPaths(this.deps.dirs.videoDir, hashOfHex(hex)).dir, ...file.split('/'));
-    if (file.endsWith('.ts')) return { type: 'segment', path: absPath, exp: check.exp };
-    const signature = { exp: check.exp, sig: sig as string };
-    return { type: 'playlist', body: await this.#rewrite(absPath, file, hex, signature), exp: check.exp };
+    const paths = hlsPaths(this.deps.dirs.videoDir, hashOfHex(hex));
+    if (segment) {
+      const absPath = path.join(paths.dir, ...file.split('/'));
+      if (await exists(absPath)) return { type: 'segment', path: absPath, exp: check.exp };
+    }
+    const plan = await readStreamPlan(this.deps.dirs.videoDir, hashOfHex(hex));
+    if (!plan) throw new ProblemError('not-found', 'this stream is not planned (fetch /video/stream first)');
+    if (file === HLS_MASTER_PLAYLIST) {
+      return { type: 'playlist', body: this.#master(plan, hex, signature), exp: check.exp };
+    }
+    const rendition = (variant ?? segment)?.[1] as string;
+    if (!plan.renditions.some((r) => r.name === rendition)) {
+      throw new ProblemError('not-found', `this stream has no rendition ${rendition}`);
+    }
+    if (variant) {
+      const query = signatureQuery(signature);
+      const segments = plan.segments.map((s, index) => ({ index, ...s }));
+      const body = mediaPlaylist(
+        segments,
+        (index) => `/video/hls/${hex}/${rendition}/${segmentFileName(index)}?${query}`,
+      );
+      return { type: 'playlist', body, exp: check.exp };
+    }
+    const index = segmentIndexOf(segment?.[2] as string) as number;
+    if (index >= plan.segments.length) {
+      throw new ProblemError(
+        'not-found',
+        `this stream has ${plan.segments.length} segments, not ${index + 1}`,
+      );
+    }
+    await this.#askForSegment({ contentHash: plan.contentHash, rendition, index });
+    return { type: 'segment', path: paths.segment(rendition, index), exp: check.exp };
+  }
+
+  /** The stream plan on disk, or asked of a transcoder (which probes the source and writes it). */
+  async #streamPlan(video: LocatedVideo): Promise<StreamPlan> {
+    const existing = await readStreamPlan(this.deps.dirs.videoDir, video.contentHash);
+    if (existing) return existing;
+    const request: StreamPlanRequest = {
+      contentHash: video.contentHash,
+      sourcePath: video.realPath,
+      library: video.library.name,
+      relPath: video.relPath,
+      requestedAt: new Date(this.#clock()).toISOString(),
+    };
+    try {
+      return await this.deps.bus.request<StreamPlanRequest, StreamPlan>(
+        videoRequestSubjects.streamPlan,
+        request,
+        { timeoutMs: PLAN_TIMEOUT_MS },
+      );
+    } catch (err) {
+      if (err instanceof RequestError) throw unplayable('stream', video.relPath, err.message);
+      throw transcoderProblem(err, 'plan this stream');
+    }
+  }
+
+  async #askForSegment(request: SegmentRequest): Promise<void> {
+    try {
+      await this.deps.bus.request<SegmentRequest, SegmentReply>(videoRequestSubjects.segment, request, {
+        timeoutMs: SEGMENT_TIMEOUT_MS,
+      });
+    } catch (err) {
+      if (err instanceof RequestError) {
+        this.deps.logger.warn({ ...request, error: err.message }, 'a segment could not be made');
+        throw new ProblemError('internal', `segment ${request.index} could not be made: ${err.message}`);
+      }
+      throw transcoderProblem(err, `make segment ${request.index}`);
+    }
+  }
+
+  /** The master playlist of a plan, its variant URLs signed. */
+  #master(plan: StreamPlan, hex: string, signature: UrlSignature): string {
+    const query = signatureQuery(signature);
+    const variants: MasterVariant[] = plan.renditions.map((r) => ({
+      uri: `/video/hls/${hex}/${r.name}/index.m3u8?${query}`,
+      bandwidth: r.bandwidth,
+      width: r.width,
+      height: r.height,
+      codecs: r.codecs,
+    }));
+    return masterPlaylist(variants);
   }
 
   /** A signed clip or GIF by hex: the path to stream, after the signature check (401/403). */
@@ -430,33 +534,28 @@ export class VideoService {
       return { state: 'missing' };
     }
   }
-
-  /** Read a playlist of the HLS folder of `hex` and sign every URI in it with `signature`. */
-  async #rewrite(
-    absPath: string,
-    playlistPath: string,
-    hex: string,
-    signature: UrlSignature,
-  ): Promise<string> {
-    let text: string;
-    try {
-      text = await fs.readFile(absPath, 'utf8');
-    } catch (err) {
-      throw fileProblem(err, `the HLS file ${playlistPath}`);
-    }
-    const query = signatureQuery(signature);
-    try {
-      return rewritePlaylist(text, playlistPath, (file) => `/video/hls/${hex}/${file}?${query}`);
-    } catch (err) {
-      if (err instanceof PlaylistRewriteError) {
-        this.deps.logger.error({ err, hex, playlistPath }, 'an HLS playlist names a file it should not');
-        throw new ProblemError('internal', 'the stream of this video is damaged; see the server log');
-      }
-      throw err;
-    }
-  }
 }
 
 function unplayable(what: string, relPath: string, error: string): ProblemError {
   return new ProblemError('video-unplayable', `the ${what} of "${relPath}" cannot be made: ${error}`);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** No transcoder answered (none running, or too slow): 503 with Retry-After. */
+function transcoderProblem(err: unknown, what: string): ProblemError {
+  const why =
+    err instanceof NoResponderError
+      ? 'no transcoder is running'
+      : err instanceof TimeoutError
+        ? 'the transcoder did not answer in time'
+        : errorMessage(err);
+  return new ProblemError('unavailable', `cannot ${what} right now: ${why}`, {
+    headers: { 'Retry-After': String(VIDEO_RETRY_AFTER_SECONDS) },
+  });
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { HLS_MASTER_PLAYLIST } from '../output-paths.ts';
+import { HLS_MASTER_PLAYLIST } from '@lumen/video';
 
 /**
  * The variant playlists ffmpeg writes are checked here, and the master playlist is written from

@@ -1,12 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { runFfmpeg } from '../ffmpeg-process.ts';
-import { hlsPaths } from '../output-paths.ts';
+import { mediaPlaylist, segmentFileName } from '@lumen/core';
+import { claimStaging, hlsPaths, publishFile, releaseStaging } from '@lumen/video';
 import { probeSource, type SourceFacts } from '../source-facts.ts';
-import { claimStaging, publishFolder, releaseStaging, removeStaleStaging } from '../staging.ts';
-import { progressLogger, realTimeFactor, type WorkContext } from '../work-context.ts';
+import { ensureStreamPlan } from '../stream/plan-stream.ts';
+import type { SegmentRuns } from '../stream/segment-runs.ts';
+import { realTimeFactor, type WorkContext } from '../work-context.ts';
 import { avc1CodecOfTs, variantCodecs } from './hls-codecs.ts';
-import { type HlsPlan, hlsFfmpegArgs, planHls } from './hls-plan.ts';
+import type { HlsPlan } from './hls-plan.ts';
 import { checkVariant, readHead, type VariantSummary, writeMasterPlaylist } from './hls-playlist.ts';
 
 /** `manifest.json` in every HLS folder: what was made, from what, and how. */
@@ -123,64 +124,87 @@ async function writeMaster(
 }
 
 /**
- * Makes the HLS folder of one video: probe, plan (remux or transcode), run ffmpeg into a staging
- * folder, check the variants and write the master playlist, write `manifest.json`, rename the
- * folder into place. A folder that
- * already exists is complete (it only ever appears by rename), so then nothing runs.
+ * Makes the whole HLS stream of one video (the `video.hls` job, for videos nobody watches yet):
+ * plans it (or reads its plan), then asks the segment runs for every segment of every rendition in
+ * order, as a background reader: runs it starts are niced, a segment already made (by a viewer's
+ * run, say) is skipped, and a run stops where it meets one. Then the folder gets static playlists
+ * (`master.m3u8` with measured bitrates, `v<N>/index.m3u8`, relative URIs) and `manifest.json`,
+ * which marks the stream complete.
  */
 export async function makeHls(
   job: { sourcePath: string; contentHash: string },
   videoDir: string,
   ctx: WorkContext,
+  runs: SegmentRuns,
 ): Promise<MakeHlsResult> {
   const paths = hlsPaths(videoDir, job.contentHash);
-  if (await exists(paths.master)) return { outcome: 'existing', dir: paths.dir, manifest: null };
-  await fs.mkdir(path.dirname(paths.dir), { recursive: true });
-  const removed = await removeStaleStaging(paths.dir);
-  if (removed.length > 0)
-    ctx.logger.info({ removed }, 'removed staging folders left by a crashed transcoder');
-
-  const probeOptions = { signal: ctx.signal, ...(ctx.ffprobePath ? { ffprobePath: ctx.ffprobePath } : {}) };
-  const facts = await probeSource(job.sourcePath, probeOptions);
-  const plan = planHls(facts);
+  if ((await exists(paths.plan)) && (await exists(paths.manifest))) {
+    return { outcome: 'existing', dir: paths.dir, manifest: null };
+  }
+  const started = performance.now();
+  const plan = await ensureStreamPlan(job, videoDir, ctx);
   const logger = ctx.logger.child({ mode: plan.mode });
   logger.info(
     {
       reason: plan.reason,
       audio: plan.audio,
       renditions: plan.renditions.map((r) => `${r.width}x${r.height}`),
-      durationSec: facts.durationSec,
+      durationSec: plan.durationSec,
+      segments: plan.segments.length,
     },
     'making HLS',
   );
-
-  const staging = claimStaging(paths.dir);
-  const started = performance.now();
-  try {
-    await fs.mkdir(staging);
-    await runFfmpeg(hlsFfmpegArgs(job.sourcePath, facts, plan), {
-      cwd: staging,
-      timeoutMs: hlsTimeoutMs(plan.mode, facts.durationSec),
-      signal: ctx.signal,
-      onProgress: progressLogger(logger, facts.durationSec),
-      ...(ctx.stallTimeoutMs ? { stallTimeoutMs: ctx.stallTimeoutMs } : {}),
-      ...(ctx.ffmpegPath ? { ffmpegPath: ctx.ffmpegPath } : {}),
-    });
-    const variants = await writeMaster(staging, facts, plan);
-    const elapsedMs = Math.round(performance.now() - started);
-    const manifest = manifestOf(job.contentHash, facts, plan, variants, elapsedMs);
-    await fs.writeFile(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    const outcome = await publishFolder(staging, paths.dir);
-    logger.info(
-      {
-        elapsedMs,
-        mediaSec: facts.durationSec,
-        speedX: realTimeFactor(facts.durationSec, elapsedMs),
-        outcome,
-      },
-      'HLS ready',
+  let made = 0;
+  for (const rendition of plan.renditions) {
+    for (let index = 0; index < plan.segments.length; index++) {
+      const origin = await runs.segment(plan, rendition.name, index, { background: true });
+      if (origin.made === 'run') made++;
+    }
+  }
+  // The source's facts for the manifest and CODECS (a copied AAC keeps its profile).
+  const probeOptions = { signal: ctx.signal, ...(ctx.ffprobePath ? { ffprobePath: ctx.ffprobePath } : {}) };
+  const facts = await probeSource(plan.sourcePath, probeOptions);
+  const hls: HlsPlan = {
+    mode: plan.mode,
+    audio: plan.audio,
+    reason: plan.reason,
+    renditions: plan.renditions.map((r) => ({
+      name: r.name,
+      width: r.width,
+      height: r.height,
+      maxrateKbps: r.maxrateKbps,
+    })),
+  };
+  for (const rendition of plan.renditions) {
+    const segments = plan.segments.map((s, index) => ({ index, ...s }));
+    await writeAtomically(
+      path.join(paths.dir, rendition.name, 'index.m3u8'),
+      mediaPlaylist(segments, (index) => segmentFileName(index)),
     );
-    return { outcome, dir: paths.dir, manifest: outcome === 'published' ? manifest : null };
+  }
+  const variants = await writeMaster(paths.dir, facts, hls);
+  const elapsedMs = Math.round(performance.now() - started);
+  const manifest = manifestOf(job.contentHash, facts, hls, variants, elapsedMs);
+  await writeAtomically(paths.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+  logger.info(
+    {
+      elapsedMs,
+      segmentsMade: made,
+      segments: plan.segments.length * plan.renditions.length,
+      mediaSec: plan.durationSec,
+      speedX: realTimeFactor(plan.durationSec, elapsedMs),
+    },
+    'HLS ready',
+  );
+  return { outcome: 'published', dir: paths.dir, manifest };
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const staging = claimStaging(file);
+  try {
+    await fs.writeFile(staging, text);
+    await publishFile(staging, file);
   } finally {
     await releaseStaging(staging);
   }

@@ -1,9 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import {
+  claimStaging,
+  gifPath,
+  previewClipPath,
+  publishFile,
+  releaseStaging,
+  removeStaleStaging,
+} from '@lumen/video';
 import { runFfmpeg } from '../ffmpeg-process.ts';
-import { gifPath, previewClipPath } from '../output-paths.ts';
 import { probeSource } from '../source-facts.ts';
-import { claimStaging, publishFile, releaseStaging, removeStaleStaging } from '../staging.ts';
 import { realTimeFactor, type WorkContext } from '../work-context.ts';
 import { clipWindow, previewFfmpegArgs } from './preview-plan.ts';
 

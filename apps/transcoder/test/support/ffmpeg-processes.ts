@@ -6,14 +6,19 @@ import fs from 'node:fs';
  * transcoder hands ffmpeg the checked descriptor of the source (`/proc/<pid>/fd/<fd>`), not its name.
  */
 export function ffmpegRunningOn(file: string): boolean {
+  return ffmpegCountOn(file) > 0;
+}
+
+/** How many ffmpeg processes have `file` open now (by their open descriptors, as above). */
+export function ffmpegCountOn(file: string): number {
   let pids: string[];
   try {
     pids = execFileSync('pgrep', ['-x', 'ffmpeg'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
   } catch {
-    return false; // pgrep exits 1 when nothing matches
+    return 0; // pgrep exits 1 when nothing matches
   }
   const wanted = fs.realpathSync(file);
-  return pids.some((pid) => {
+  return pids.filter((pid) => {
     try {
       return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
         try {
@@ -25,5 +30,5 @@ export function ffmpegRunningOn(file: string): boolean {
     } catch {
       return false; // exited meanwhile
     }
-  });
+  }).length;
 }

@@ -48,7 +48,11 @@ async function exists(file: string): Promise<boolean> {
 
 /** The files a finished output consists of (all must exist). */
 export function outputFiles(dirs: VideoOutputDirs, kind: VideoOutputKind, contentHash: string): string[] {
-  if (kind === 'hls') return [hlsPaths(dirs.videoDir, contentHash).master];
+  if (kind === 'hls') {
+    // A folder of the layout before segments on demand has a manifest but no plan: not ready.
+    const paths = hlsPaths(dirs.videoDir, contentHash);
+    return [paths.plan, paths.manifest];
+  }
   return [previewClipPath(dirs.previewClipsDir, contentHash), gifPath(dirs.gifsDir, contentHash)];
 }
 

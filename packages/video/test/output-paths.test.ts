@@ -11,12 +11,16 @@ const hash = 'xxh3-128:0123456789abcdef0123456789abcdef';
 
 describe('output paths', () => {
   it('are content-addressed under their folders, two byte-pair shards deep', () => {
-    expect(hlsPaths('/v', hash)).toEqual({
+    const { segment, ...files } = hlsPaths('/v', hash);
+    expect(files).toEqual({
       dir: '/v/01/23/0123456789abcdef0123456789abcdef',
       master: '/v/01/23/0123456789abcdef0123456789abcdef/master.m3u8',
+      plan: '/v/01/23/0123456789abcdef0123456789abcdef/stream.json',
       manifest: '/v/01/23/0123456789abcdef0123456789abcdef/manifest.json',
       failure: '/v/01/23/0123456789abcdef0123456789abcdef.hls-failed.json',
     });
+    expect(segment('v1', 42)).toBe('/v/01/23/0123456789abcdef0123456789abcdef/v1/seg00042.ts');
+    expect(() => segment('v0', -1)).toThrow(RangeError);
     expect(previewClipPath('/clips', hash)).toBe('/clips/01/23/0123456789abcdef0123456789abcdef.mp4');
     expect(gifPath('/gifs', hash)).toBe('/gifs/01/23/0123456789abcdef0123456789abcdef.gif');
     expect(previewFailurePath('/clips', hash)).toBe(

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { segmentFileName } from '@lumen/core';
 import { contentHashHex } from '@lumen/media';
 
 /**
@@ -9,6 +10,9 @@ import { contentHashHex } from '@lumen/media';
  */
 
 export type VideoOutputKind = 'hls' | 'preview';
+
+/** Name of the stream plan inside an HLS folder (`StreamPlan`: segments, renditions, source). */
+export const STREAM_PLAN_FILE = 'stream.json';
 
 /** Name of the master playlist inside an HLS folder. */
 export const HLS_MASTER_PLAYLIST = 'master.m3u8';
@@ -23,8 +27,12 @@ export interface HlsPaths {
   /** The folder served to players: `master.m3u8`, `manifest.json`, `v0/index.m3u8`, `v0/seg00000.ts`, ... */
   dir: string;
   master: string;
-  /** What was made and how (`HlsManifest`). */
+  /** `stream.json`: the plan every playlist and segment follows; present = playable on demand. */
+  plan: string;
+  /** What was made and how (`HlsManifest`); present = every segment is made. */
   manifest: string;
+  /** `<dir>/<rendition>/seg<NNNNN>.ts`. */
+  segment(rendition: string, index: number): string;
   /** Beside the folder: why the last job failed for good (`FailureRecord`); removed on success. */
   failure: string;
 }
@@ -41,7 +49,9 @@ export function hlsPaths(videoDir: string, contentHash: string): HlsPaths {
   return {
     dir,
     master: join(dir, HLS_MASTER_PLAYLIST),
+    plan: join(dir, STREAM_PLAN_FILE),
     manifest: join(dir, 'manifest.json'),
+    segment: (rendition, index) => join(dir, rendition, segmentFileName(index)),
     failure: join(parent, `${hex}.hls-failed.json`),
   };
 }
