@@ -31,7 +31,7 @@ import {
   type VideoOutputKind,
 } from '@lumen/video';
 import { ProblemError } from '../http/problem.ts';
-import { fileProblem, type ImagesService } from './images.service.ts';
+import type { ImagesService } from './images.service.ts';
 import type { LibrariesService } from './libraries.service.ts';
 import type { VideoStatusBoard } from './video-status-board.ts';
 import {
