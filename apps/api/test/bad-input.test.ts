@@ -1,5 +1,6 @@
 import { encodeCursor } from '@lumen/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PUBLIC_PATHS } from '../src/http/auth.middleware.ts';
 import { type PhotoLibrary, startPhotoLibrary } from './photo-library-fixture.ts';
 import { problemOf } from './test-api.ts';
 
@@ -82,8 +83,12 @@ describe('malformed input never causes a 500', () => {
       headers: { ...lib.auth, ...(init.headers as Record<string, string> | undefined) },
     });
     const text = await res.text();
+    // AI insights answer every request 503 `insights-not-configured` while no backend is set (issue
+    // 14): a deliberate answer naming the setting, not a crash.
+    const insightsOff =
+      res.status === 503 && url.startsWith('/insights') && text.includes('insights-not-configured');
     expect(
-      res.status,
+      insightsOff ? 400 : res.status,
       `${method.toUpperCase()} ${url.slice(0, 200)} -> ${res.status} ${text.slice(0, 300)}`,
     ).toBeLessThan(500);
     // 401 carries its own challenge; 431 (URL over 16 KiB) is Node's own answer, before the app.
@@ -150,7 +155,7 @@ describe('malformed input never causes a 500', () => {
   it('every protected route without a token is a 401', async () => {
     for (const [template, item] of Object.entries(paths)) {
       for (const method of Object.keys(item)) {
-        if (['/login', '/health', '/metrics', '/docs', '/openapi.json'].includes(template)) continue;
+        if (PUBLIC_PATHS.has(template)) continue;
         if (/^\/video\/(hls|clip|gif)\//.test(template)) continue; // signed URLs instead of tokens
         const res = await fetch(`${lib.t.url}${template.replace(/\{[^}]+\}/g, 'x')}`, {
           method: method.toUpperCase(),

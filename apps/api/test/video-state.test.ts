@@ -101,6 +101,7 @@ describe('VideoService.request', () => {
         library: 'main',
         relPath: 'a.mp4',
         requestedAt: new Date(now).toISOString(),
+        v: 1,
       },
     ]);
     now += REQUEUE_AFTER_MS - 1000;

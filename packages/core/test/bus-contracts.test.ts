@@ -96,11 +96,16 @@ describe('valid payloads parse', () => {
   ])('%s %j', (subject, payload) => {
     const result = safeParsePayload(subject, payload);
     expect(result.ok).toBe(true);
-    expect(parsePayload(subject, payload)).toEqual(payload);
+    // The contract version is stamped when a producer leaves it out.
+    expect(parsePayload(subject, payload)).toEqual({ ...(payload as object), v: 1 });
   });
 
   it('drops unknown keys', () => {
-    expect(parsePayload('video.hls', { ...videoJob, extra: 'ignored' })).toEqual(videoJob);
+    expect(parsePayload('video.hls', { ...videoJob, extra: 'ignored' })).toEqual({ ...videoJob, v: 1 });
+  });
+
+  it('refuses a version it does not know', () => {
+    expect(safeParsePayload('video.hls', { ...videoJob, v: 2 }).ok).toBe(false);
   });
 });
 

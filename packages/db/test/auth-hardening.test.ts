@@ -1,12 +1,6 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type Database,
-  LoginLockoutLiftsRepository,
-  migrateToLatest,
-  migrationsFor,
-  UsersRepository,
-} from '../src/index.ts';
+import { type Database, LoginLockoutLiftsRepository, migrationsFor, UsersRepository } from '../src/index.ts';
 import { ENGINES, openEngine } from './test-engines.ts';
 
 const MIGRATION = '0006-auth-hardening';
@@ -33,7 +27,9 @@ describe.each(ENGINES)('migration 0006 and its repositories on %s', (engine) => 
     await sql`insert into users (username, password_hash, is_admin, created_at, updated_at)
       values ('old', 'hash', 0, '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z')`.execute(db);
 
-    await migrateToLatest(db, database.kind);
+    // What migrateToLatest runs on such a database (later migrations exist here, so the migrator
+    // itself would refuse a history with 0006 missing from its middle).
+    await migrationsFor(database.kind)[MIGRATION]!.up(db as never);
     const old = await users.findByUsername('old');
     expect(old?.token_version).toBe(0);
     expect((await users.create({ username: 'new', passwordHash: 'h', isAdmin: false })).token_version).toBe(
@@ -43,8 +39,6 @@ describe.each(ENGINES)('migration 0006 and its repositories on %s', (engine) => 
     // Run again over the migrated schema (a half-run migration on SQLite, a database changed by hand).
     await migrationsFor(database.kind)[MIGRATION]!.up(db as never);
     expect((await users.findByUsername('old'))?.token_version).toBe(0);
-    const executed = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db);
-    expect(executed.rows.map((r) => r.name)).toEqual(Object.keys(migrationsFor(database.kind)));
   });
 
   it('increments token_version with every password change, for that user only', async () => {

@@ -55,7 +55,7 @@ export class InsightBackends {
 
   /** 503 naming the missing setting unless some backend is configured. */
   requireAny(): void {
-    if (!this.configured) throw new InsightsNotConfiguredError(ANY_BACKEND_SETTING, 'no LLM backend');
+    if (!this.configured) throw new InsightsNotConfiguredError(ANY_BACKEND_SETTING, 'an LLM backend');
   }
 
   requireOllama(): OllamaBackend {
