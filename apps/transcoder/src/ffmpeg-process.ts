@@ -183,7 +183,19 @@ export interface RunFfprobeOptions {
 }
 
 /** Runs ffprobe with `args` (time limit, cancellation) and returns its stdout; throws FfmpegError. */
-export async function runFfprobeArgs(args: string[], opts: RunFfprobeOptions = {}): Promise<string> {
+export async function runFfprobeArgs(
+  args: string[],
+  opts: RunFfprobeOptions = {},
+  maxBuffer = 256 * 1024 * 1024,
+): Promise<string> {
+  return (await ffprobeOutput(args, opts, maxBuffer)).stdout;
+}
+
+async function ffprobeOutput(
+  args: string[],
+  opts: RunFfprobeOptions,
+  maxBuffer: number,
+): Promise<{ stdout: string; tail: string }> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const result = await runTool(opts.ffprobePath ?? 'ffprobe', args, {
     timeout: timeoutMs,
@@ -191,7 +203,7 @@ export async function runFfprobeArgs(args: string[], opts: RunFfprobeOptions = {
     cancelSignal: opts.signal,
     stdin: 'ignore',
     reject: false,
-    maxBuffer: 256 * 1024 * 1024,
+    maxBuffer,
   });
   const tail = stderrTail(String(result.stderr ?? ''));
   if (result.isCanceled) throw new FfmpegError(describe('ffprobe', 'cancelled', '', tail), 'cancelled', tail);
@@ -202,7 +214,7 @@ export async function runFfprobeArgs(args: string[], opts: RunFfprobeOptions = {
     const detail = result.exitCode !== undefined ? `exit code ${result.exitCode}` : `signal ${result.signal}`;
     throw new FfmpegError(describe('ffprobe', 'failed', detail, tail), 'failed', tail);
   }
-  return String(result.stdout);
+  return { stdout: String(result.stdout), tail };
 }
 
 /**
@@ -210,26 +222,9 @@ export async function runFfprobeArgs(args: string[], opts: RunFfprobeOptions = {
  * being read as a protocol.
  */
 export async function runFfprobe(absPath: string, opts: RunFfprobeOptions = {}): Promise<unknown> {
-  const timeoutMs = opts.timeoutMs ?? 30_000;
-  const result = await runTool(opts.ffprobePath ?? 'ffprobe', ffprobeJsonArgs(absPath), {
-    timeout: timeoutMs,
-    killSignal: 'SIGKILL',
-    cancelSignal: opts.signal,
-    stdin: 'ignore',
-    reject: false,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  const tail = stderrTail(String(result.stderr ?? ''));
-  if (result.isCanceled) throw new FfmpegError(describe('ffprobe', 'cancelled', '', tail), 'cancelled', tail);
-  if (result.timedOut) {
-    throw new FfmpegError(describe('ffprobe', 'timeout', `after ${timeoutMs} ms`, tail), 'timeout', tail);
-  }
-  if (result.failed) {
-    const detail = result.exitCode !== undefined ? `exit code ${result.exitCode}` : `signal ${result.signal}`;
-    throw new FfmpegError(describe('ffprobe', 'failed', detail, tail), 'failed', tail);
-  }
+  const { stdout, tail } = await ffprobeOutput(ffprobeJsonArgs(absPath), opts, 16 * 1024 * 1024);
   try {
-    return JSON.parse(String(result.stdout));
+    return JSON.parse(stdout);
   } catch {
     throw new FfmpegError('ffprobe printed no readable JSON', 'failed', tail);
   }
