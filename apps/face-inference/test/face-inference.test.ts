@@ -319,13 +319,13 @@ describe('errors', () => {
   });
 
   it('answers 503 busy + Retry-After to requests that wait for the model longer than the queue timeout', async () => {
-    const short = await startService({ FACE_INFERENCE_QUEUE_TIMEOUT_SEC: '1' });
+    const short = await startService({ FACE_INFERENCE_QUEUE_TIMEOUT_SEC: '0.05' });
     await short.loaded;
     const bytes = new Uint8Array(await photo(PORTRAIT));
-    // One image at a time, each 0.1 s at least even on an idle machine: the last of 24 sent at once
-    // wait over 1 s.
+    // One image at a time, each well over 50 ms of model time: of 8 sent at once, those queued
+    // behind another wait longer than the 50 ms queue timeout.
     const answers = await Promise.all(
-      Array.from({ length: 24 }, () =>
+      Array.from({ length: 8 }, () =>
         fetch(`${short.url}/v1/faces/detect`, { method: 'POST', body: bytes }),
       ),
     );

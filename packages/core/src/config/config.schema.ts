@@ -230,7 +230,7 @@ export const envSchema = z.object({
   /** Longest side an image is decoded to before detection; boxes are still reported in the full image's pixels. */
   FACE_INFERENCE_MAX_SIDE: intIn(64, 16384).default(2048),
   /** A request that waits longer than this for the model (one image at a time) gets 503 + Retry-After. */
-  FACE_INFERENCE_QUEUE_TIMEOUT_SEC: numIn(1, 3600).default(30),
+  FACE_INFERENCE_QUEUE_TIMEOUT_SEC: numIn(0.05, 3600).default(30),
 
   // Faces (SPEC 6)
   APOLLO_API_BASE_URL: httpUrl.optional(),
