@@ -325,9 +325,7 @@ describe('errors', () => {
     // One image at a time, each well over 50 ms of model time: of 8 sent at once, those queued
     // behind another wait longer than the 50 ms queue timeout.
     const answers = await Promise.all(
-      Array.from({ length: 8 }, () =>
-        fetch(`${short.url}/v1/faces/detect`, { method: 'POST', body: bytes }),
-      ),
+      Array.from({ length: 8 }, () => fetch(`${short.url}/v1/faces/detect`, { method: 'POST', body: bytes })),
     );
     const statuses = answers.map((r) => r.status);
     expect(statuses).toContain(200);
