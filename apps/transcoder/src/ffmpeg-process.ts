@@ -26,6 +26,18 @@ export class FfmpegError extends Error {
   }
 }
 
+/**
+ * `err` with the descriptor path ffmpeg or ffprobe was given (`/proc/<pid>/fd/<fd>`, which means
+ * nothing to a reader and changes every run) replaced by the file's own `name`; other errors as
+ * they are. Failure records and `video.status` errors then name the file, and stay the same from
+ * one attempt to the next.
+ */
+export function naming(err: unknown, procPath: string, name: string): unknown {
+  if (!(err instanceof FfmpegError)) return err;
+  const rename = (text: string) => text.split(procPath).join(name);
+  return new FfmpegError(rename(err.message), err.reason, rename(err.stderrTail));
+}
+
 export interface FfmpegProgress {
   /** Media seconds written so far. */
   outTimeSec: number;

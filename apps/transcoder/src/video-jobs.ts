@@ -11,6 +11,7 @@ import {
   type VideoOutputKind,
   writeFailureRecord,
 } from '@lumen/video';
+import { naming } from './ffmpeg-process.ts';
 import { makeHls } from './hls/make-hls.ts';
 import type { LibraryRoots } from './library-roots.ts';
 import { makePreview } from './preview/make-preview.ts';
@@ -79,6 +80,8 @@ export function createVideoJobWorker(deps: VideoJobWorkerDeps): VideoJobWorker {
       if (kind === 'hls')
         return await makeHls({ ...job, sourcePath: source.realPath }, dirs.videoDir, ctx, deps.runs);
       return await makePreview({ ...job, sourcePath: source.procPath }, dirs, ctx);
+    } catch (err) {
+      throw naming(err, source.procPath, source.realPath);
     } finally {
       await source.close();
     }

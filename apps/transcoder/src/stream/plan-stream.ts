@@ -8,6 +8,7 @@ import {
 } from '@lumen/core';
 import { openCheckedPath } from '@lumen/media';
 import { hlsPaths, readStreamPlan, writeStreamPlan } from '@lumen/video';
+import { naming } from '../ffmpeg-process.ts';
 import { type HlsPlan, planHls, type Rendition } from '../hls/hls-plan.ts';
 import { probeKeyframes, probeSource, type SourceFacts } from '../source-facts.ts';
 import type { WorkContext } from '../work-context.ts';
@@ -117,6 +118,8 @@ export function ensureStreamPlan(
       hls = planHls(facts);
       keyframes =
         hls.mode === 'remux' ? await probeKeyframes(source.procPath, facts.video.index, probeOptions) : null;
+    } catch (err) {
+      throw naming(err, source.procPath, job.sourcePath);
     } finally {
       await source.close();
     }

@@ -4,7 +4,7 @@ import { type StreamPlan, segmentFileName, segmentIndexOf } from '@lumen/core';
 import { type OpenedLibraryFile, openCheckedPath } from '@lumen/media';
 import type { Logger } from '@lumen/runtime';
 import { claimStaging, hlsPaths, releaseStaging, removeStaleStaging } from '@lumen/video';
-import { FfmpegError, runFfmpeg } from '../ffmpeg-process.ts';
+import { FfmpegError, naming, runFfmpeg } from '../ffmpeg-process.ts';
 import { segmentRunArgs } from './segment-args.ts';
 
 /**
@@ -281,7 +281,8 @@ export class SegmentRuns {
     } catch (err) {
       clearInterval(poller);
       await harvest(false);
-      failure = run.stopping ? new RunStopped(run.stopping) : (err as Error);
+      const named = source ? naming(err, source.procPath, run.plan.sourcePath) : err;
+      failure = run.stopping ? new RunStopped(run.stopping) : (named as Error);
     } finally {
       await source?.close();
       run.ended = true;
