@@ -9,6 +9,7 @@ import {
 } from '@lumen/core';
 import {
   type Database,
+  FaceCodeIndex,
   FacesRepository,
   ImageExifRepository,
   LibrariesRepository,
@@ -176,6 +177,7 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
         backlogPerTick: env.FACE_BACKLOG_MAX_PER_TICK,
         excludedDirs: config.excludedDirs,
         active: () => lease.held(),
+        searchIndex: new FaceCodeIndex(deps.database.db),
       })
     : undefined;
   await facePass?.start();

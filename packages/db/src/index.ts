@@ -8,6 +8,7 @@ export {
   openDatabase,
 } from './open-database.ts';
 export { ReadCache } from './read-cache.ts';
+export * from './repositories/face-code-index.ts';
 export * from './repositories/face-vector-index.ts';
 export * from './repositories/faces.repository.ts';
 export * from './repositories/favorites.repository.ts';

@@ -19,6 +19,28 @@ export interface ConversationSummaries {
   created_at: string;
 }
 
+export interface FaceCodeBlocks {
+  model_version: string;
+  block_no: number;
+  version: number;
+  center_version: number;
+  faces: number;
+  face_ids: Buffer;
+  codes: Buffer;
+}
+
+export interface FaceCodeCenters {
+  model_version: string;
+  version: number;
+  faces: number;
+  center: Buffer;
+}
+
+export interface FaceCodeVersions {
+  block_no: Generated<number>;
+  version: number;
+}
+
 export interface FaceDetections {
   id: Generated<number>;
   library_id: number;
@@ -211,6 +233,9 @@ export interface Users {
 export interface DB {
   app_settings: AppSettings;
   conversation_summaries: ConversationSummaries;
+  face_code_blocks: FaceCodeBlocks;
+  face_code_centers: FaceCodeCenters;
+  face_code_versions: FaceCodeVersions;
   face_detections: FaceDetections;
   favorites: Favorites;
   image_exif: ImageExif;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Database,
   ExactScanFaceIndex,
+  FaceCodeIndex,
   FacesRepository,
   faceVectorIndex,
   SqliteVecFaceIndex,
@@ -77,15 +78,16 @@ describe.each(ENGINES)('face vector index on %s', (engine: Engine) => {
   });
   afterAll(async () => cleanup?.());
 
-  it('uses sqlite-vec on SQLite and an exact scan on PostgreSQL', () => {
-    expect(faceVectorIndex(database).engine).toBe(engine === 'sqlite' ? 'sqlite-vec' : 'exact-scan');
+  it('searches by binary codes on both databases', () => {
+    expect(faceVectorIndex(database).engine).toBe('binary-codes');
   });
 
   it.each([1, 5, 49, 100])('finds the %i nearest of the same model, most similar first', async (k) => {
-    const indexes =
-      engine === 'sqlite'
-        ? [new SqliteVecFaceIndex(database), new ExactScanFaceIndex(database)]
-        : [new ExactScanFaceIndex(database)];
+    const indexes = [
+      new FaceCodeIndex(database.db),
+      new ExactScanFaceIndex(database),
+      ...(engine === 'sqlite' ? [new SqliteVecFaceIndex(database)] : []),
+    ];
     const query = data.vectors[7] as Float32Array;
     const exclude = data.ids[7] as number;
     const want = expected(data.vectors, data.ids, query, k, exclude);

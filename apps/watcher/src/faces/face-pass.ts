@@ -24,6 +24,8 @@ export interface FacePassDeps {
   excludedDirs: readonly string[];
   /** False while this watcher replica stands by (another holds the lease). Default: always active. */
   active?: () => boolean;
+  /** The similarity search's code blocks, built after a drain stored faces (FaceCodeIndex). */
+  searchIndex?: { refreshAll(): Promise<number> };
 }
 
 export interface FacePassSummary {
@@ -126,6 +128,15 @@ export class FacePass {
     await Promise.all(items.map((item) => this.detectOne(item, ctx.signal, summary)));
     summary.deferred = items.length - summary.detected - summary.noFaces - summary.failed;
     this.logger.info({ ...summary, ms: Date.now() - started }, 'face backlog drained');
+    if (summary.detected > 0 && this.deps.searchIndex) {
+      const indexStarted = Date.now();
+      try {
+        const blocks = await this.deps.searchIndex.refreshAll();
+        this.logger.info({ blocks, ms: Date.now() - indexStarted }, 'face search blocks built');
+      } catch (err) {
+        this.logger.warn({ err }, 'face search blocks not built; the next search builds them');
+      }
+    }
   }
 
   private async detectOne(

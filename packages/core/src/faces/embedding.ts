@@ -3,8 +3,15 @@
  * wire). Compared by cosine similarity.
  */
 
+/** Whether this machine stores numbers little-endian (then bytes are copied, not converted). */
+export const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 /** Little-endian float32 bytes of `values`. */
 export function embeddingToBytes(values: ArrayLike<number>): Buffer {
+  if (LITTLE_ENDIAN) {
+    const floats = Float32Array.from(values);
+    return Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength);
+  }
   const out = Buffer.alloc(values.length * 4);
   for (let i = 0; i < values.length; i++) out.writeFloatLE(values[i] ?? 0, i * 4);
   return out;
@@ -13,6 +20,7 @@ export function embeddingToBytes(values: ArrayLike<number>): Buffer {
 /** The float32 values of little-endian bytes; throws when the length is not a multiple of 4. */
 export function embeddingFromBytes(bytes: Uint8Array): Float32Array {
   if (bytes.byteLength % 4 !== 0) throw new Error(`embedding of ${bytes.byteLength} bytes is not float32`);
+  if (LITTLE_ENDIAN) return new Float32Array(Uint8Array.from(bytes).buffer);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(bytes.byteLength / 4);
   for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);

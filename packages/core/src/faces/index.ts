@@ -1,4 +1,5 @@
 export * from './auto-bind.ts';
+export * from './binary-codes.ts';
 export * from './embedding.ts';
 export * from './face-box.ts';
 export * from './face-clustering.ts';

@@ -7,6 +7,7 @@ import { missingFilesMigration } from './0005-missing-files.ts';
 import { authHardeningMigration } from './0006-auth-hardening.ts';
 import { faceSearchMigration } from './0007-face-search.ts';
 import { insightsMigration } from './0009-insights.ts';
+import { faceCodesMigration } from './0010-face-codes.ts';
 import type { DatabaseKind } from './dialect-columns.ts';
 
 /**
@@ -23,5 +24,6 @@ export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0006-auth-hardening': authHardeningMigration(kind),
     '0007-face-search': faceSearchMigration(),
     '0009-insights': insightsMigration(kind),
+    '0010-face-codes': faceCodesMigration(kind),
   };
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../open-database.ts';
+import { FaceCodeIndex } from './face-code-index.ts';
 import { FacesRepository } from './faces.repository.ts';
 
 const PAGE = 5_000;
@@ -12,21 +13,20 @@ export interface SimilarFace {
 
 /**
  * k-nearest faces by cosine, over searchable faces of one model (detected, embedding not zero).
- * One interface, two engines (docs/decisions.md, "Face similarity search"):
- * - `sqlite-vec`: `vec_distance_cosine` over the embedding blob column in SQL (brute force inside
- *   SQLite, no index to keep in step);
- * - `exact-scan`: embeddings paged into JS and compared there (PostgreSQL: pgvector cannot be
- *   installed here; the search reports whether the extension exists, see `pgvectorPresent`).
+ * One interface, three engines (docs/decisions.md, "Face similarity search"):
+ * - `binary-codes` (FaceCodeIndex, what the api uses on both databases): binary codes scanned in
+ *   blocks, the nearest few hundred ranked exactly;
+ * - `sqlite-vec`: `vec_distance_cosine` over the embedding blob column in SQL (exact brute force
+ *   inside SQLite; the benchmark's reference);
+ * - `exact-scan`: embeddings paged into JS and compared there (exact; the tests' reference).
  */
 export interface FaceVectorIndex {
-  readonly engine: Database['vectorSearch'];
+  readonly engine: 'binary-codes' | 'sqlite-vec' | 'exact-scan';
   nearest(query: Float32Array, modelVersion: string, k: number, excludeId?: number): Promise<SimilarFace[]>;
 }
 
 export function faceVectorIndex(database: Database): FaceVectorIndex {
-  return database.vectorSearch === 'sqlite-vec'
-    ? new SqliteVecFaceIndex(database)
-    : new ExactScanFaceIndex(database);
+  return new FaceCodeIndex(database.db);
 }
 
 function unit(query: Float32Array): Float32Array | undefined {
@@ -77,7 +77,7 @@ export class ExactScanFaceIndex implements FaceVectorIndex {
       for (const row of page) {
         after = row.id;
         if (row.id === excludeId || row.embedding.length !== q.length * 4) continue;
-        const similarity = dotLittleEndian(q, row.embedding);
+        const similarity = cosineToUnit(q, row.embedding);
         if (best.length < k || similarity > worst) {
           best.push({ id: row.id, similarity });
           best.sort((a, b) => b.similarity - a.similarity || a.id - b.id);
@@ -91,13 +91,18 @@ export class ExactScanFaceIndex implements FaceVectorIndex {
   }
 }
 
-/** Dot product of `q` with little-endian float32 bytes (read in place when aligned). */
-export function dotLittleEndian(q: Float32Array, bytes: Buffer): number {
-  const aligned = bytes.byteOffset % 4 === 0 ? bytes : Buffer.from(new Uint8Array(bytes));
+/** Cosine of the unit vector `q` with little-endian float32 bytes (read in place when aligned). */
+export function cosineToUnit(q: Float32Array, bytes: Uint8Array): number {
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
   const view = new Float32Array(aligned.buffer, aligned.byteOffset, q.length);
   let dot = 0;
-  for (let i = 0; i < q.length; i++) dot += (q[i] as number) * (view[i] as number);
-  return dot;
+  let norm = 0;
+  for (let i = 0; i < q.length; i++) {
+    const x = view[i] as number;
+    dot += (q[i] as number) * x;
+    norm += x * x;
+  }
+  return norm === 0 ? 0 : dot / Math.sqrt(norm);
 }
 
 /** Whether the pgvector extension is installed in this PostgreSQL database (reported, not used yet). */

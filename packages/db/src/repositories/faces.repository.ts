@@ -3,6 +3,7 @@ import { type Kysely, type Selectable, type SqlBool, sql, type Transaction } fro
 import type { DatabaseKind } from '../migrations/dialect-columns.ts';
 import type { DB, FaceDetections } from '../schema.generated.ts';
 import { chunk, IN_LIST_CHUNK_SIZE } from './chunks.ts';
+import { touchFaceCodeBlocks } from './face-code-index.ts';
 import { excludedDirConditions } from './photo-filters.ts';
 
 export type FaceRow = Selectable<FaceDetections>;
@@ -211,11 +212,16 @@ export class FacesRepository {
           .executeTakeFirst();
         if (existing) return false;
       } else {
-        await trx
+        const removed = await trx
           .deleteFrom('face_detections')
           .where('content_hash', '=', where.contentHash)
           .where((eb) => eb.or([eb('source', '=', 'auto'), eb('status', '<>', 'detected')]))
+          .returning('id')
           .execute();
+        await touchFaceCodeBlocks(
+          trx,
+          removed.map((r) => r.id),
+        );
         await this.clearDanglingCovers(trx);
       }
       const now = new Date().toISOString();
@@ -292,6 +298,7 @@ export class FacesRepository {
         .executeTakeFirstOrThrow();
       ids.push(row.id);
     }
+    await touchFaceCodeBlocks(trx, ids);
     return ids;
   }
 
@@ -359,6 +366,7 @@ export class FacesRepository {
   async delete(id: number): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const result = await trx.deleteFrom('face_detections').where('id', '=', id).executeTakeFirst();
+      await touchFaceCodeBlocks(trx, [id]);
       await this.clearDanglingCovers(trx);
       return Number(result.numDeletedRows) > 0;
     });

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../schema.generated.ts';
 import { chunk, IN_LIST_CHUNK_SIZE } from './chunks.ts';
+import { touchFaceCodeBlocks } from './face-code-index.ts';
 
 /** The hash-keyed tables whose rows point at a location `(library_id, rel_path)` of their content. */
 export const DERIVED_TABLES = ['tagged_photo', 'favorites', 'face_detections', 'photo_insights'] as const;
@@ -136,6 +137,18 @@ export class MaintenanceRepository {
     return this.db.transaction().execute(async (trx) => {
       for (const table of DERIVED_TABLES) {
         for (const part of chunk(hashes, IN_LIST_CHUNK_SIZE)) {
+          if (table === 'face_detections') {
+            // The face search's code blocks of these faces are stale now (FaceCodeIndex).
+            const doomed = await trx
+              .selectFrom('face_detections')
+              .select('id')
+              .where('content_hash', 'in', part)
+              .execute();
+            await touchFaceCodeBlocks(
+              trx,
+              doomed.map((r) => r.id),
+            );
+          }
           const result = await trx
             .deleteFrom(table as 'tagged_photo')
             .where('content_hash', 'in', part)
@@ -323,8 +336,13 @@ async function rekey(
       .deleteFrom('face_detections')
       .where('content_hash', '=', oldHash)
       .where('source', '<>', 'manual')
-      .executeTakeFirst();
-    result.dropped.face_detections = Number(autoFaces.numDeletedRows);
+      .returning('id')
+      .execute();
+    await touchFaceCodeBlocks(
+      db,
+      autoFaces.map((r) => r.id),
+    );
+    result.dropped.face_detections = autoFaces.length;
     if (result.dropped.face_detections > 0) await clearMissingCoverFaces(db);
   }
   const faces = await db
