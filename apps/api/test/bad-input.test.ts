@@ -1,5 +1,13 @@
-import { encodeCursor } from '@lumen/core';
+import {
+  chatBodySchema,
+  encodeCursor,
+  generateInsightBodySchema,
+  insightQuerySchema,
+  rateBodySchema,
+  rewindBodySchema,
+} from '@lumen/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import { PUBLIC_PATHS } from '../src/http/auth.middleware.ts';
 import { type PhotoLibrary, startPhotoLibrary } from './photo-library-fixture.ts';
 import { problemOf } from './test-api.ts';
@@ -54,6 +62,44 @@ const BAD_BODIES: (string | undefined)[] = [
   '{"path":"a.jpg","kind":"nope"}',
 ];
 
+/**
+ * The input of each `/insights` route that takes one. No LLM backend is configured here, so these
+ * routes answer 503 `insights-not-configured`, but only to input their schema accepts: bad input
+ * is a 4xx first (SPEC 7, issue 14).
+ */
+const INSIGHTS_INPUT: Record<string, { in: 'query' | 'body'; schema: z.ZodType }> = {
+  'get /insights': { in: 'query', schema: insightQuerySchema },
+  'get /insights/chat/history': { in: 'query', schema: insightQuerySchema },
+  'post /insights/generate': { in: 'body', schema: generateInsightBodySchema },
+  'post /insights/generate/agentic': { in: 'body', schema: generateInsightBodySchema },
+  'post /insights/rate': { in: 'body', schema: rateBodySchema },
+  'post /insights/chat': { in: 'body', schema: chatBodySchema },
+  'post /insights/chat/stream': { in: 'body', schema: chatBodySchema },
+  'post /insights/chat/rewind': { in: 'body', schema: rewindBodySchema },
+};
+
+/** Whether an `/insights` request's input is valid (read as Hono reads it); routes without input take any. */
+function validInsightsInput(method: string, url: string, init: RequestInit): boolean {
+  const { pathname, searchParams } = new URL(url, 'http://x');
+  const input = INSIGHTS_INPUT[`${method.toLowerCase()} ${pathname}`];
+  if (!input) return true;
+  if (input.in === 'query') {
+    const query: Record<string, string | string[]> = {};
+    for (const key of new Set(searchParams.keys())) {
+      const all = searchParams.getAll(key);
+      query[key] = all.length === 1 ? all[0]! : all;
+    }
+    return input.schema.safeParse(query).success;
+  }
+  const contentType = (init.headers as Record<string, string> | undefined)?.['Content-Type'];
+  if (contentType !== 'application/json' || typeof init.body !== 'string') return false;
+  try {
+    return input.schema.safeParse(JSON.parse(init.body)).success;
+  } catch {
+    return false;
+  }
+}
+
 /** encodeURIComponent, with a lone surrogate sent as the bytes a broken client would send. */
 function encodeParam(value: string): string {
   try {
@@ -83,14 +129,16 @@ describe('malformed input never causes a 500', () => {
       headers: { ...lib.auth, ...(init.headers as Record<string, string> | undefined) },
     });
     const text = await res.text();
-    // AI insights answer every request 503 `insights-not-configured` while no backend is set (issue
-    // 14): a deliberate answer naming the setting, not a crash.
+    const what = `${method.toUpperCase()} ${url.slice(0, 200)} -> ${res.status} ${text.slice(0, 300)}`;
+    // AI insights answer 503 `insights-not-configured` while no backend is set (issue 14): a
+    // deliberate answer naming the setting, not a crash, and only once the input was found valid.
     const insightsOff =
       res.status === 503 && url.startsWith('/insights') && text.includes('insights-not-configured');
-    expect(
-      insightsOff ? 400 : res.status,
-      `${method.toUpperCase()} ${url.slice(0, 200)} -> ${res.status} ${text.slice(0, 300)}`,
-    ).toBeLessThan(500);
+    if (insightsOff) {
+      expect(validInsightsInput(method, url, init), `bad input answered 503: ${what}`).toBe(true);
+    } else {
+      expect(res.status, what).toBeLessThan(500);
+    }
     // 401 carries its own challenge; 431 (URL over 16 KiB) is Node's own answer, before the app.
     if (res.status >= 400 && res.status !== 401 && res.status !== 431) {
       expect(
@@ -102,6 +150,14 @@ describe('malformed input never causes a 500', () => {
   }
 
   it('every query and path parameter of every documented route, with every bad value', async () => {
+    // Each insights route with an input is known to validInsightsInput.
+    for (const [template, item] of Object.entries(paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        if (template.startsWith('/insights') && (op.parameters?.length || op.requestBody)) {
+          expect(INSIGHTS_INPUT[`${method} ${template}`], `${method} ${template}`).toBeDefined();
+        }
+      }
+    }
     let requests = 0;
     for (const [template, item] of Object.entries(paths)) {
       for (const [method, op] of Object.entries(item)) {
@@ -257,6 +313,17 @@ describe('malformed input never causes a 500', () => {
     ['POST', '/favorites', 400, 'path', { path: '' }],
     ['POST', '/favorites', 400, 'library', { path: 'kodak.jpg', library: '' }],
     ['DELETE', '/favorites', 404, 'path', { path: 'nope.jpg', library: 'main' }],
+    // Insights, with no LLM backend configured: bad input is a 4xx before the 503.
+    ['GET', '/insights?path=..%2Fx&library=main', 400, 'path'],
+    ['GET', '/insights?path=kodak.jpg&library=nope', 404, 'library'],
+    ['GET', '/insights/chat/history?path=nope.jpg&library=main', 404, 'path'],
+    ['POST', '/insights/generate/agentic', 404, 'path', { path: 'nope.jpg', library: 'main' }],
+    ['POST', '/insights/generate', 400, 'backend', { path: 'kodak.jpg', backend: 'gpt' }],
+    ['POST', '/insights/rate', 400, 'rating', { path: 'kodak.jpg', library: 'main', rating: 6 }],
+    ['POST', '/insights/rate', 404, 'library', { path: 'kodak.jpg', library: 'nope', rating: 5 }],
+    ['POST', '/insights/chat', 400, 'message', { path: 'kodak.jpg', library: 'main', message: ' ' }],
+    ['POST', '/insights/chat/stream', 404, 'path', { path: 'nope.jpg', library: 'main', message: 'hi' }],
+    ['POST', '/insights/chat/rewind', 400, 'index', { path: 'kodak.jpg', library: 'main', index: 0 }],
   ])('%s %s -> %i naming %s', async (method, url, status, name, body) => {
     const res = await lib.send(method, url, body);
     const problem = await problemOf(res);

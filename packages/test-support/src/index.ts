@@ -1,3 +1,4 @@
+export * from './apollo-server.ts';
 export * from './fake-face-service.ts';
 export * from './huge-canvas-gif.ts';
 export * from './llm-servers.ts';

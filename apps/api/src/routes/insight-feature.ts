@@ -10,6 +10,7 @@ import {
 import type { Logger } from '@lumen/runtime';
 import type { App } from '../http/app-env.ts';
 import type { ImagesService } from '../services/images.service.ts';
+import { ApolloPlacesClient } from '../services/insights/apollo-places.ts';
 import { ConversationSummariesService } from '../services/insights/conversation-summaries.service.ts';
 import { InsightBackends } from '../services/insights/insight-backends.ts';
 import { InsightChatService } from '../services/insights/insight-chat.service.ts';
@@ -55,6 +56,13 @@ export function registerInsightFeature(
     nominatimUrl: env.NOMINATIM_URL,
     // Conversation search needs Ollama's embedding model.
     conversations: backends.ollama ? conversationSummaries(deps, backends, logger) : undefined,
+    places: env.APOLLO_API_BASE_URL
+      ? new ApolloPlacesClient({
+          baseUrl: env.APOLLO_API_BASE_URL,
+          token: env.APOLLO_API_TOKEN,
+          timeoutMs: env.APOLLO_PLACES_TIMEOUT_SECONDS * 1000,
+        })
+      : undefined,
     logger,
   });
   registerInsightsRoutes(app, {

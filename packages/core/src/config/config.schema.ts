@@ -271,6 +271,10 @@ export const envSchema = z.object({
   OLLAMA_EMBED_MODEL: nonEmpty.default('nomic-embed-text'),
   /** Optional online reverse geocoding (a Nominatim base URL); the offline gazetteer answers otherwise. */
   NOMINATIM_URL: httpUrl.optional(),
+  /** Bearer token of Apollo's personal-places lookup (APOLLO_API_BASE_URL; docs/insights.md). */
+  APOLLO_API_TOKEN: nonEmpty.optional(),
+  /** Longest wait for Apollo's personal-places lookup; past it the tool answers the model with an error. */
+  APOLLO_PLACES_TIMEOUT_SECONDS: numIn(0.05, 600).default(5),
   /** SSE comment lines keep an idle chat stream open through proxies. */
   INSIGHTS_HEARTBEAT_SECONDS: numIn(0.05, 300).default(15),
 });

@@ -31,7 +31,8 @@ export type ChatBody = z.output<typeof chatBodySchema>;
 
 /** `POST /insights/chat/rewind`: drop the user message at `index` and all after it (last turn by default). */
 export const rewindBodySchema = photoRefSchema.extend({
-  index: z.number().int().min(0).optional(),
+  /** Index 0, the generation request, is protected: a 400 even before any backend is asked for. */
+  index: z.number().int().min(1, 'index 0 (the first message) is protected').optional(),
 });
 export type RewindBody = z.output<typeof rewindBodySchema>;
 

@@ -50,7 +50,8 @@ export interface HistoryView {
  * Chat continuation on a stored insight: a turn appends the user's message, runs the tool loop (at
  * most AGENTIC_CHAT_MAX_ITERATIONS model calls) and stores the transcript, on the same row or, in
  * amend mode, on a new current row. Turns on one insight hold its lock, so two never interleave. A
- * turn whose client went away stops (its model call is aborted) and stores nothing.
+ * turn whose client went away stops (its model call is aborted) and stores nothing. The photo is
+ * resolved before the backend is required (the order of checks of InsightsService).
  */
 export class InsightChatService {
   constructor(
@@ -77,8 +78,8 @@ export class InsightChatService {
   }
 
   async prepare(body: ChatBody): Promise<PreparedTurn> {
-    this.deps.backends.requireAny();
     const photo = await this.deps.photos.load(body);
+    this.deps.backends.requireAny();
     const insight = await this.#currentOrThrow(photo);
     const backend = this.deps.backends.chatBackend(body.backend, insight.backend, body.model);
     // The insight's model goes on with it unless the request names one or switches backend.
@@ -161,8 +162,8 @@ export class InsightChatService {
   }
 
   async history(query: InsightQuery): Promise<HistoryView> {
-    this.deps.backends.requireAny();
     const photo = await this.deps.photos.load(query);
+    this.deps.backends.requireAny();
     const insight = await this.#currentOrThrow(photo);
     return {
       insight_id: Number(insight.id),
@@ -175,8 +176,8 @@ export class InsightChatService {
 
   /** Drop a user turn and all after it (the last one by default); index 0 is protected. */
   async rewind(body: RewindBody): Promise<HistoryView & { removed: number }> {
-    this.deps.backends.requireAny();
     const photo = await this.deps.photos.load(body);
+    this.deps.backends.requireAny();
     const release = await this.deps.locks.acquire(photo.contentHash);
     try {
       const insight = await this.#currentOrThrow(photo);

@@ -2,6 +2,7 @@ import type { PhotosRepository, TagsRepository } from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
 import { z } from 'zod';
 import type { ImageMetadata } from '../images.service.ts';
+import type { PersonalPlaces } from './apollo-places.ts';
 import type { ToolDefinition } from './llm-backends.ts';
 import { describeError } from './llm-errors.ts';
 import type { OfflineGeocoder, ReverseGeocodeResult } from './offline-geocoder.ts';
@@ -46,6 +47,8 @@ export class InsightTools {
       geocoder: OfflineGeocoder;
       nominatimUrl?: string | undefined;
       conversations?: ConversationSearch | undefined;
+      /** Apollo's personal places; the tool is offered only when set (APOLLO_API_BASE_URL). */
+      places?: PersonalPlaces | undefined;
       logger: Logger;
     },
   ) {
@@ -145,6 +148,38 @@ export class InsightTools {
         return this.reverseGeocode(lat, lon, ctx.signal);
       },
     });
+    if (deps.places) {
+      const places = deps.places;
+      const placesArgs = geoArgs.extend({
+        radius_m: z.number().positive().max(50_000).default(500),
+        limit: z.number().int().min(1).max(50).default(10),
+      });
+      this.#add({
+        definition: {
+          name: 'find_personal_places',
+          description:
+            "The user's own places (home, work, friends, favourite spots) near a GPS position (the photo position when lat/lon are left out), nearest first.",
+          parameters: {
+            type: 'object',
+            properties: {
+              lat: { type: 'number', description: 'Latitude (default: the photo)' },
+              lon: { type: 'number', description: 'Longitude (default: the photo)' },
+              radius_m: { type: 'number', description: 'Radius, metres (default 500)' },
+              limit: { type: 'integer', description: 'At most this many (default 10)' },
+            },
+          },
+        },
+        run: async (raw, ctx) => {
+          const args = placesArgs.parse(raw);
+          const lat = args.lat ?? ctx.photo.metadata.gps?.lat;
+          const lon = args.lon ?? ctx.photo.metadata.gps?.lon;
+          if (lat === undefined || lon === undefined)
+            return { error: 'no position: the photo has no GPS; give lat and lon' };
+          const query = { lat, lon, radiusM: args.radius_m, limit: args.limit };
+          return { lat, lon, radius_m: args.radius_m, places: await places.nearby(query, ctx.signal) };
+        },
+      });
+    }
     if (deps.conversations) {
       const conversations = deps.conversations;
       const searchArgs = z.object({

@@ -85,6 +85,11 @@ export interface GenerateResult {
 /**
  * Generating insights (one shot, or with the tool loop), listing and rating them, and model
  * discovery. Chat continuation is InsightChatService.
+ *
+ * Order of checks, in every method that names a photo: the request's shape (400, in the route),
+ * the photo it names (404, 400 ambiguous, 409 not hashed), then the backend (503
+ * `insights-not-configured`), then stored state (404 no insight yet). A bad request is told what
+ * is wrong with it whether or not a backend is configured.
  */
 export class InsightsService {
   constructor(
@@ -138,8 +143,8 @@ export class InsightsService {
     signal?: AbortSignal,
     emit: (e: ChatEvent) => void = () => {},
   ): Promise<GenerateResult> {
-    const backend = this.deps.backends.chatBackend(body.backend, undefined, body.model);
     const photo = await this.deps.photos.load(body);
+    const backend = this.deps.backends.chatBackend(body.backend, undefined, body.model);
     const first = await this.firstMessage(photo, backend, body.prompt, signal);
     let toolCalls = 0;
     const result = await runAgentLoop({
@@ -189,8 +194,8 @@ export class InsightsService {
 
   /** The current insight of a photo (and, with `all`, every older one). */
   async list(query: InsightQuery): Promise<{ current: InsightView | null; history?: InsightView[] }> {
-    this.deps.backends.requireAny();
     const photo = await this.deps.photos.load(query);
+    this.deps.backends.requireAny();
     if (query.all) {
       const rows = await this.deps.repo.history(photo.contentHash);
       const views = rows.map(insightView);
@@ -201,8 +206,8 @@ export class InsightsService {
   }
 
   async rate(body: RateBody): Promise<InsightView> {
-    this.deps.backends.requireAny();
     const photo = await this.deps.photos.load(body);
+    this.deps.backends.requireAny();
     const row = await this.deps.repo.current(photo.contentHash);
     if (!row) throw new ProblemError('not-found', `"${photo.relPath}" has no insight to rate`);
     await this.deps.repo.rate(Number(row.id), body.rating);
