@@ -30,9 +30,12 @@ export interface TestApi {
 
 /**
  * The real api on 127.0.0.1:0 over a SQLite file in a temp DATA_DIR (removed by stop(), unless
- * `env.DATA_DIR` names one of the caller's) and the in-process bus.
+ * `env.DATA_DIR` names one of the caller's) and the in-process bus, or `opts.bus` (closed by stop()).
  */
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+export async function startTestApi(
+  env: Record<string, string> = {},
+  opts: { bus?: Bus } = {},
+): Promise<TestApi> {
   const ownDir = env.DATA_DIR === undefined;
   const dir = env.DATA_DIR ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'lumen-api-test-')));
   const config = parseConfig(
@@ -40,7 +43,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     dir,
   );
   const database = await openDatabase(config.database);
-  const bus = createMemoryBus();
+  const bus = opts.bus ?? createMemoryBus();
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _encoding, callback) {

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import type { Bus } from '@lumen/bus';
 import { splitRelPath } from '@lumen/core';
 import { type ImageExifInput, ImageExifRepository, LibrariesRepository } from '@lumen/db';
 import { contentHashHex, hashFile } from '@lumen/media';
@@ -151,9 +152,17 @@ export async function probeDuration(input: string, headers?: string): Promise<nu
   return result.exitCode === 0 && Number.isFinite(value) ? value : null;
 }
 
+export interface VideoFixtureOptions {
+  /** The api's bus (default the in-process one); closed by stop(). */
+  bus?: Bus;
+  /** Start the in-process transcoder on the api's bus (default true). */
+  transcoder?: boolean;
+}
+
 export async function startVideoFixture(
   files: FixtureVideo[],
   env: Record<string, string> = {},
+  opts: VideoFixtureOptions = {},
 ): Promise<VideoFixture> {
   const base = await fs.mkdtemp(path.join(os.tmpdir(), 'lumen-video-test-'));
   const root = path.join(base, 'library');
@@ -166,7 +175,7 @@ export async function startVideoFixture(
     }),
   );
 
-  const t = await startTestApi(env);
+  const t = await startTestApi(env, opts.bus ? { bus: opts.bus } : {});
   const transcoderLogs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -177,19 +186,22 @@ export async function startVideoFixture(
   });
   let transcoder: TranscoderHandle | undefined;
   try {
-    transcoder = await startTranscoder({
-      config: t.config,
-      bus: t.bus,
-      logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' }, sink),
-      // Fast retries and two attempts, so the truncated video is dead-lettered within seconds.
-      options: {
-        concurrency: 2,
-        maxAttempts: 2,
-        backoffMs: [200],
-        ackWaitMs: 30_000,
-        enqueueOnIngest: false,
-      },
-    });
+    transcoder =
+      (opts.transcoder ?? true)
+        ? await startTranscoder({
+            config: t.config,
+            bus: t.bus,
+            logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' }, sink),
+            // Fast retries and two attempts, so the truncated video is dead-lettered within seconds.
+            options: {
+              concurrency: 2,
+              maxAttempts: 2,
+              backoffMs: [200],
+              ackWaitMs: 30_000,
+              enqueueOnIngest: false,
+            },
+          })
+        : undefined;
 
     const libraryId = Number(
       (await new LibrariesRepository(t.database.db).create({ name: 'main', root })).id,
@@ -240,7 +252,7 @@ export async function startVideoFixture(
       videos,
       transcoderLogs,
       async stop() {
-        await running.stop();
+        await running?.stop();
         await t.stop();
         await fs.rm(base, { recursive: true, force: true });
       },

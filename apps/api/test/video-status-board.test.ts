@@ -19,6 +19,32 @@ describe('VideoStatusBoard', () => {
     expect(board.get('hls', HEX)).toBeUndefined();
   });
 
+  it('reads running as queued once two heartbeat intervals pass without one (its transcoder died)', () => {
+    let now = 10_000;
+    const board = new VideoStatusBoard(() => now);
+    const running = { kind: 'hls', contentHash: HASH, state: 'running', heartbeatMs: 1000, at } as const;
+    board.record(running);
+    expect(board.get('hls', HEX)).toEqual({ state: 'running', heartbeatMs: 1000, at: 10_000 });
+    now += 2000; // exactly two intervals: still running
+    expect(board.get('hls', HEX)?.state).toBe('running');
+    board.record(running); // a heartbeat
+    now += 1999;
+    expect(board.get('hls', HEX)?.state).toBe('running');
+    now += 2; // past two intervals since the last heartbeat
+    expect(board.get('hls', HEX)).toEqual({ state: 'queued', at: 12_000 });
+    board.markQueued('hls', HEX); // nothing newer to say: the job is still in the queue
+    expect(board.get('hls', HEX)).toEqual({ state: 'queued', at: 12_000 });
+    board.record(running); // another transcoder took it over
+    expect(board.get('hls', HEX)?.state).toBe('running');
+    // A transcoder that sends no heartbeatMs (older): running until the next event.
+    board.record({ kind: 'preview', contentHash: HASH, state: 'running', at });
+    now += 3_600_000;
+    expect(board.get('preview', HEX)?.state).toBe('running');
+    // heartbeatMs means nothing on other states.
+    board.record({ kind: 'preview', contentHash: HASH, state: 'queued', heartbeatMs: 1, at });
+    expect(board.get('preview', HEX)).toEqual({ state: 'queued', at: now });
+  });
+
   it('marks queued only when nothing newer is known', () => {
     const board = new VideoStatusBoard(() => 5);
     board.markQueued('hls', HEX);

@@ -29,7 +29,10 @@ export interface TranscoderOptions {
   concurrency?: number;
   /** Deliveries before a job is dead-lettered. Default `TRANSCODE_MAX_ATTEMPTS` (3). */
   maxAttempts?: number;
-  /** A job not acked nor kept alive (`working()`) for this long is redelivered, ms. Default 60 000. */
+  /**
+   * A job not acked nor kept alive (`working()`, every third of this) for this long is redelivered
+   * to another replica, ms. Default `TRANSCODE_ACK_WAIT_SECONDS` (15 s).
+   */
   ackWaitMs?: number;
   /** Delay before each retry, ms (the last entry repeats). Default [15 000, 60 000, 300 000]. */
   backoffMs?: number[];
@@ -81,7 +84,7 @@ export async function start(deps: TranscoderDeps): Promise<TranscoderHandle> {
   const logger = deps.logger.child({ component: 'transcoder' });
   const concurrency = opts.concurrency ?? config.env.TRANSCODE_CONCURRENCY ?? defaultTranscodeConcurrency();
   const maxAttempts = opts.maxAttempts ?? config.env.TRANSCODE_MAX_ATTEMPTS;
-  const ackWaitMs = opts.ackWaitMs ?? 60_000;
+  const ackWaitMs = opts.ackWaitMs ?? config.env.TRANSCODE_ACK_WAIT_SECONDS * 1000;
   const dirs = {
     videoDir: config.videoDir,
     previewClipsDir: config.previewClipsDir,

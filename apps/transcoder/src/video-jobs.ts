@@ -25,7 +25,10 @@ export interface VideoJobWorkerDeps {
   dirs: VideoOutputDirs;
   /** Same number the consumers use: on this attempt a failure is final. */
   maxAttempts: number;
-  /** How often a running job tells the bus it is still alive (`job.working()`), ms. */
+  /**
+   * How often a running job tells the bus it is still alive (`job.working()`) and repeats its
+   * `running` status (the api's heartbeat), ms. A third of the ack wait.
+   */
   heartbeatMs: number;
   /** Aborted when the transcoder stops. */
   signal: AbortSignal;
@@ -53,7 +56,8 @@ function errorText(err: unknown): string {
  * - an invalid payload is dead-lettered at once (no retry can fix it);
  * - an output that exists is a no-op (`ready`);
  * - a job for an output this process is already making joins that work (one ffmpeg, both acked);
- * - while ffmpeg runs, the job is kept alive with `working()`; `running` is published;
+ * - while ffmpeg runs, the job is kept alive with `working()` and `running` is published again
+ *   every `heartbeatMs` (a heartbeat: a job whose worker died reads as queued at the api);
  * - a new run first removes an old failure record (the output is being retried);
  * - success publishes `ready`; a failure throws, so the bus naks
  *   with backoff (`queued` with the error is published) or, on the last attempt, dead-letters it with
@@ -131,10 +135,13 @@ export function createVideoJobWorker(deps: VideoJobWorkerDeps): VideoJobWorker {
         .finally(() => inFlight.delete(key));
       inFlight.set(key, running);
     }
-    await publishVideoStatus(bus, logger, kind, hash, 'running');
+    const sendRunning = () =>
+      publishVideoStatus(bus, logger, kind, hash, 'running', undefined, deps.heartbeatMs);
+    await sendRunning();
 
     const heartbeat = setInterval(() => {
       job.working().catch((err: unknown) => logger.warn({ err }, 'could not extend the job'));
+      void sendRunning();
     }, deps.heartbeatMs);
     heartbeat.unref();
     try {

@@ -6,6 +6,7 @@ import type { VideoOutputKind } from '@lumen/video';
 /**
  * Publishes `video.status` (queued / running / ready / failed, with the error text) so the API can
  * show where a video stands. A bus hiccup here never fails the job: the files are the truth.
+ * `running` carries `heartbeatMs`: it is sent again that often while the job runs (a heartbeat).
  */
 export async function publishVideoStatus(
   bus: Bus,
@@ -14,12 +15,14 @@ export async function publishVideoStatus(
   contentHash: string,
   state: VideoStatusEvent['state'],
   error?: string,
+  heartbeatMs?: number,
 ): Promise<void> {
   const event = parsePayload(eventSubjects.videoStatus, {
     kind,
     contentHash,
     state,
     ...(error !== undefined ? { error } : {}),
+    ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
     at: new Date().toISOString(),
   });
   try {

@@ -61,6 +61,29 @@ describe('nats bus', () => {
     }
   });
 
+  it("updates the ack wait of a durable consumer made by an earlier version (60 s -> today's)", async () => {
+    const subject = 'layout.ack-wait';
+    const name = jobConsumerName(prefix, subject);
+    const bus = await open(); // makes the stream
+    const nc = await connect({ servers, timeout: 3_000 });
+    try {
+      const { jetstreamManager, AckPolicy } = await import('@nats-io/jetstream');
+      const jsm = await jetstreamManager(nc, { timeout: 3_000 });
+      await jsm.consumers.add(jobsStreamName(prefix), {
+        durable_name: name,
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: 60_000_000_000,
+        filter_subject: `${prefix}_jobs.${subject}`,
+      });
+      const consumer = await bus.consume(subject, async () => {}, { ackWaitMs: 15_000 });
+      expect((await jsm.consumers.info(jobsStreamName(prefix), name)).config.ack_wait).toBe(15_000_000_000);
+      await consumer.stop();
+    } finally {
+      await nc.close();
+      await bus.close();
+    }
+  });
+
   it('names consumers so that distinct subjects never share one', () => {
     expect(jobConsumerName('lumen', 'video.hls')).toBe('lumen_video_hls');
     expect(jobConsumerName('lumen', 'a.b_c')).not.toBe(jobConsumerName('lumen', 'a_b.c'));

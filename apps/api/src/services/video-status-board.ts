@@ -9,14 +9,22 @@ import type { VideoOutputKind } from '@lumen/video';
  * up on, without) the failure record the transcoder writes beside the output. The files stay the
  * truth for `ready` and `failed`: this board only fills the gap (see VideoService.stateOf).
  *
+ * `running` lives on heartbeats: a transcoder repeats it every `heartbeatMs` while the job runs, and
+ * one not repeated for MISSED_HEARTBEATS intervals reads as `queued` again (its transcoder died; the
+ * bus hands the job to another within the ack wait, which then says `running`). The age is measured
+ * on this process's clock from when the event arrived, so clocks of other hosts do not matter.
+ *
  * Kept in memory, per api process: after a restart a video the board never heard of reads as
  * missing and the next request enqueues it again, which the bus deduplicates and the transcoder
  * turns into a no-op when the output exists.
  */
 
 export type TrackedState =
-  | { state: 'queued' | 'running'; error?: string; at: number }
+  | { state: 'queued' | 'running'; error?: string; at: number; heartbeatMs?: number }
   | { state: 'failed'; error: string; at: number };
+
+/** A `running` output not heard of for this many heartbeat intervals reads as `queued`. */
+export const MISSED_HEARTBEATS = 2;
 
 /** Entries beyond this are dropped oldest first (a bound on memory, far above any real backlog). */
 export const MAX_TRACKED_OUTPUTS = 50_000;
@@ -42,7 +50,10 @@ export class VideoStatusBoard {
 
   /** What the board last heard about the output of `hex` (content hash without its prefix). */
   get(kind: VideoOutputKind, hex: string): TrackedState | undefined {
-    return this.#entries.get(keyOf(kind, hex));
+    const entry = this.#entries.get(keyOf(kind, hex));
+    if (entry?.state !== 'running' || entry.heartbeatMs === undefined) return entry;
+    if (this.clock() - entry.at <= MISSED_HEARTBEATS * entry.heartbeatMs) return entry;
+    return { state: 'queued', at: entry.at }; // its worker is gone: the job waits for redelivery
   }
 
   /** Mark an output queued by this api, unless something newer is known (running, say). */
@@ -68,6 +79,9 @@ export class VideoStatusBoard {
       this.#set(event.kind, hex, {
         state: event.state,
         ...(event.error !== undefined ? { error: event.error } : {}),
+        ...(event.state === 'running' && event.heartbeatMs !== undefined
+          ? { heartbeatMs: event.heartbeatMs }
+          : {}),
         at,
       });
     }

@@ -22,7 +22,11 @@ export async function waitFor(
 export interface BusWatch {
   statuses: VideoStatusEvent[];
   deadLetters: DeadLetter[];
-  /** The status events of one output, oldest first. */
+  /**
+   * The states of one output, oldest first. A `running` right after a `running` is left out: a job
+   * repeats `running` as its heartbeat (every third of the ack wait), so how many there are depends
+   * on the machine's speed; a second job joining a run shows as its second `ready`.
+   */
   statesOf(kind: 'hls' | 'preview', contentHash: string): VideoStatusEvent['state'][];
   /** Waits until the output has reached `state` at least `times` times. */
   until(
@@ -47,7 +51,10 @@ export async function watchBus(bus: Bus): Promise<BusWatch> {
     }),
   ];
   const statesOf = (kind: 'hls' | 'preview', contentHash: string) =>
-    statuses.filter((s) => s.kind === kind && s.contentHash === contentHash).map((s) => s.state);
+    statuses
+      .filter((s) => s.kind === kind && s.contentHash === contentHash)
+      .map((s) => s.state)
+      .filter((state, i, all) => !(state === 'running' && all[i - 1] === 'running'));
   return {
     statuses,
     deadLetters,

@@ -21,7 +21,7 @@ const DESCRIPTIONS: Record<Subject, string> = {
   'library.status':
     'A library turned Online or Stale (its mount answered or stopped answering); `previous` is the state before.',
   'video.status':
-    'Progress of an HLS or preview-clip job, from the transcoder: queued, running, ready or failed.',
+    'Progress of an HLS or preview-clip job, from the transcoder: queued, running, ready or failed. While a job runs, `running` is sent again every `heartbeatMs` (a third of the ack wait); a `running` not repeated for two intervals means the worker died and the job is back in the queue.',
   'video.hls': 'Job: make the HLS playlists and segments of a video (content-addressed by its hash).',
   'video.preview': 'Job: make the short looping preview clip (and GIF) of a video.',
 };

@@ -84,6 +84,19 @@ export const videoStatusEventSchema = z.object({
   contentHash: contentHashSchema,
   state: z.enum(['queued', 'running', 'ready', 'failed']),
   error: z.string().optional(),
+  /**
+   * On `running`: the worker sends `running` again every `heartbeatMs` while the job runs. Two
+   * intervals without one mean the worker is gone and the job waits for redelivery (`queued`).
+   * Absent (older transcoders): `running` lasts until the next event.
+   */
+  heartbeatMs: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      'On running: the worker repeats this event every heartbeatMs while the job runs; after two intervals without one, treat the job as queued (its worker is gone and the bus redelivers it).',
+    ),
   at: isoTimestampSchema,
 });
 

@@ -215,6 +215,11 @@ export const envSchema = z.object({
   // Transcoder (SPEC 5)
   TRANSCODE_CONCURRENCY: intIn(1, 64).optional(),
   TRANSCODE_MAX_ATTEMPTS: intIn(1, 100).default(3),
+  /**
+   * A job whose transcoder stops heartbeating (`working()` every third of this) is handed to another
+   * replica after this long: a crashed transcoder's job is redelivered within it.
+   */
+  TRANSCODE_ACK_WAIT_SECONDS: numIn(3, 3600).default(15),
 
   // Built-in face inference (apps/face-inference; docs/faces-builtin.md)
   /** `builtin`: `pnpm start` runs apps/face-inference as a child on loopback and points the faces client at it. */
