@@ -32,8 +32,6 @@ export async function startStandalone(baseConfig: Config, logger: Logger): Promi
     libraries = [{ name: 'sample', root }];
   }
   let config: Config = { ...baseConfig, secretKey, libraries };
-  const FACE_AUTOBIND_DEFAULT = 0.4;
-  const BUILTIN_AUTOBIND_MIN_COS = 0.65;
 
   // FACE_INFERENCE=builtin: the built-in face service as a child on loopback; the faces client
   // talks to it over HTTP like to any other inference service (docs/faces-builtin.md).
@@ -46,15 +44,9 @@ export async function startStandalone(baseConfig: Config, logger: Logger): Promi
       );
     }
     faceInference = await spawnFaceInference({ logger });
-    // The built-in model scores strangers up to ~0.6 (docs/faces-builtin.md): SPEC's default auto-bind
-    // threshold (0.4) would bind almost anyone, so the default becomes 0.65 with it.
-    const autobind =
-      config.env.FACE_AUTOBIND_MIN_COS === FACE_AUTOBIND_DEFAULT
-        ? BUILTIN_AUTOBIND_MIN_COS
-        : config.env.FACE_AUTOBIND_MIN_COS;
     config = {
       ...config,
-      env: { ...config.env, APOLLO_FACE_API_BASE_URL: faceInference.url, FACE_AUTOBIND_MIN_COS: autobind },
+      env: { ...config.env, APOLLO_FACE_API_BASE_URL: faceInference.url },
       faces: { ...config.faces, apiBaseUrl: faceInference.url },
     };
   }

@@ -39,7 +39,7 @@ describe('parseConfig defaults', () => {
     ['FACE_DETECT_TIMEOUT_SEC', 60],
     ['FACE_HASH_BACKFILL_MAX_PER_TICK', 2000],
     ['FACE_BACKLOG_MAX_PER_TICK', 64],
-    ['FACE_AUTOBIND_MIN_COS', 0.4],
+    ['FACE_AUTOBIND_MIN_COS', undefined],
     ['AGENTIC_MAX_ITERATIONS', 10],
     ['AGENTIC_CHAT_MAX_ITERATIONS', 6],
     ['MAINTENANCE_DRY_RUN', false],

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type AutoBindFace,
   type AutoBindPerson,
+  autobindMinCosFor,
   type ClusterDecision,
   type ClusterNeighbour,
   clusterNewFace,
@@ -328,5 +329,18 @@ describe('contract and thresholds', () => {
     [null, 0.55],
   ])('thresholds of %s', (model, minCos) => {
     expect(faceThresholdsFor(model).clusterMinCos).toBe(minCos);
+  });
+});
+
+describe('autobindMinCosFor', () => {
+  it.each<[string | null, number | undefined, number]>([
+    ['human-faceres-wasm-1', undefined, 0.65],
+    ['buffalo_l', undefined, 0.4],
+    ['some-new-model', undefined, 0.4],
+    [null, undefined, 0.4],
+    ['human-faceres-wasm-1', 0.5, 0.5],
+    ['buffalo_l', -0.2, -0.2],
+  ])('model %s, FACE_AUTOBIND_MIN_COS %s -> %s', (model, configured, expected) => {
+    expect(autobindMinCosFor(model, configured)).toBe(expected);
   });
 });

@@ -1,13 +1,14 @@
-import { type AutoBinding, meanEmbedding, planAutoBind } from '@lumen/core';
+import { type AutoBinding, autobindMinCosFor, meanEmbedding, planAutoBind } from '@lumen/core';
 import type { FacesRepository, PersonsRepository } from '@lumen/db';
 
 /**
  * Auto-bind (SPEC 6) for one content: its faces go to the persons it is tagged with (by name) when
- * they look alike (cosine to the person's mean >= minCos), and a person with no faces takes one and
+ * they look alike (cosine to the person's mean >= minCos: FACE_AUTOBIND_MIN_COS, or when unset the
+ * threshold of the faces' model), and a person with no faces takes one and
  * makes it the cover (see planAutoBind). Called after detection and after tagging. Returns what bound.
  */
 export async function autoBindContent(
-  deps: { faces: FacesRepository; persons: PersonsRepository; minCos: number },
+  deps: { faces: FacesRepository; persons: PersonsRepository; minCos: number | undefined },
   contentHash: string,
 ): Promise<AutoBinding[]> {
   const persons = await deps.persons.taggedOnContent(contentHash);
@@ -31,7 +32,7 @@ export async function autoBindContent(
         personId: f.person_id,
       })),
     candidates,
-    deps.minCos,
+    autobindMinCosFor(model, deps.minCos),
   );
   for (const binding of plan) {
     await deps.faces.setPerson([binding.faceId], binding.personId);

@@ -12,8 +12,8 @@ export interface FaceDetectorDeps {
   persons: PersonsRepository;
   thumbnailsDir: string;
   previewSize: number;
-  /** FACE_AUTOBIND_MIN_COS. */
-  autobindMinCos: number;
+  /** FACE_AUTOBIND_MIN_COS (undefined: each model's own threshold). */
+  autobindMinCos: number | undefined;
   logger: Logger;
   exiftool?: ExiftoolProcess | false;
   /** Passed to the service (defaults: the service's). */

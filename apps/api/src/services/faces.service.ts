@@ -68,7 +68,7 @@ export interface FacesServiceDeps {
   client: FaceClient | undefined;
   thumbnailsDir: string;
   previewSize: number;
-  autobindMinCos: number;
+  autobindMinCos: number | undefined;
   logger: Logger;
 }
 

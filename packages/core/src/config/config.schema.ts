@@ -244,7 +244,8 @@ export const envSchema = z.object({
   FACE_DETECT_TIMEOUT_SEC: numIn(1, 3600).default(60),
   FACE_HASH_BACKFILL_MAX_PER_TICK: intIn(0, 1_000_000).default(2000),
   FACE_BACKLOG_MAX_PER_TICK: intIn(0, 100_000).default(64),
-  FACE_AUTOBIND_MIN_COS: numIn(-1, 1).default(0.4),
+  /** Unset: the model's own threshold (faceThresholdsFor: 0.4 as SPEC says, 0.65 for the built-in). */
+  FACE_AUTOBIND_MIN_COS: numIn(-1, 1).optional(),
 
   // Insights (SPEC 7)
   OLLAMA_URL: httpUrl.optional(),
