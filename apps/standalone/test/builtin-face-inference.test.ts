@@ -68,6 +68,31 @@ describe('pnpm start with FACE_INFERENCE=builtin', () => {
     expect(((await res.json()) as { faces: unknown[] }).faces).toHaveLength(1);
   }, 120_000);
 
+  it('starts a killed face service again on the same address', async () => {
+    const killed = faces.pid;
+    process.kill(killed, 'SIGKILL');
+    const deadline = Date.now() + 90_000;
+    let again: { url: string; pid: number } | undefined;
+    while (!again && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      const line = server
+        .output()
+        .split('\n')
+        .find((l) => l.includes('"built-in face inference started again"'));
+      if (line) again = JSON.parse(line) as { url: string; pid: number };
+    }
+    expect(again, server.output()).toBeDefined();
+    expect(again?.url).toBe(faces.url);
+    expect(again?.pid).not.toBe(killed);
+    let health = await fetch(`${faces.url}/healthz`);
+    while (health.status !== 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      health = await fetch(`${faces.url}/healthz`);
+    }
+    expect(health.status).toBe(200);
+    faces = again as { url: string; pid: number };
+  }, 120_000);
+
   it('stops the face service with the process', async () => {
     expect(isAlive(faces.pid)).toBe(true);
     const { code } = await server.terminate();
