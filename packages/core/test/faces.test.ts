@@ -3,6 +3,7 @@ import {
   type AutoBindFace,
   type AutoBindPerson,
   autobindMinCosFor,
+  boxIoU,
   type ClusterDecision,
   type ClusterNeighbour,
   clusterNewFace,
@@ -14,6 +15,7 @@ import {
   embeddingToBase64,
   embeddingToBytes,
   faceThresholdsFor,
+  matchRedetectedFaces,
   meanEmbedding,
   normalizeEmbedding,
   paddedCrop,
@@ -342,5 +344,39 @@ describe('autobindMinCosFor', () => {
     ['buffalo_l', -0.2, -0.2],
   ])('model %s, FACE_AUTOBIND_MIN_COS %s -> %s', (model, configured, expected) => {
     expect(autobindMinCosFor(model, configured)).toBe(expected);
+  });
+});
+
+describe('boxIoU and matchRedetectedFaces', () => {
+  const box = (x: number, y: number, w = 0.2, h = 0.2) => ({ x, y, w, h });
+  it.each<[string, ReturnType<typeof box>, ReturnType<typeof box>, number]>([
+    ['same box', box(0.1, 0.1), box(0.1, 0.1), 1],
+    ['apart', box(0, 0), box(0.5, 0.5), 0],
+    ['touching edges', box(0, 0), box(0.2, 0), 0],
+    ['half over', box(0, 0), box(0.1, 0), 1 / 3],
+    ['inside, a quarter of the area', box(0, 0, 0.4, 0.4), box(0.1, 0.1), 0.25],
+    ['empty box', box(0, 0, 0, 0), box(0, 0), 0],
+  ])('%s', (_name, a, b, iou) => {
+    expect(boxIoU(a, b)).toBeCloseTo(iou, 9);
+    expect(boxIoU(b, a)).toBeCloseTo(iou, 9);
+  });
+
+  it.each<[string, ReturnType<typeof box>[], ReturnType<typeof box>[], [number, number][]]>([
+    ['nothing before', [], [box(0, 0)], []],
+    ['nothing after', [box(0, 0)], [], []],
+    ['one moved a little', [box(0.1, 0.1)], [box(0.12, 0.11)], [[0, 0]]],
+    ['moved too far (IoU < 0.5)', [box(0.1, 0.1)], [box(0.2, 0.1)], []],
+    [
+      'order of the new faces does not matter',
+      [box(0, 0), box(0.5, 0)],
+      [box(0.51, 0), box(0.01, 0)],
+      [
+        [0, 1],
+        [1, 0],
+      ].sort() as [number, number][],
+    ],
+    ['two old on one new: the best overlap wins', [box(0.1, 0), box(0.14, 0)], [box(0.13, 0)], [[1, 0]]],
+  ])('%s', (_name, before, after, pairs) => {
+    expect(matchRedetectedFaces(before, after).sort()).toEqual(pairs);
   });
 });

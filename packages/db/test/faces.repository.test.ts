@@ -91,6 +91,34 @@ describe.each(ENGINES)('faces and persons repositories on %s', (engine: Engine) 
     expect((await faces.ofContent(hash(1))).map((r) => r.source)).toEqual(['manual']);
   });
 
+  it('a rerun keeps who is who: a face found again where an assigned one was keeps its person and cover', async () => {
+    const where = { libraryId, relPath: 'a/copy-of-1.jpg', contentHash: hash(7) };
+    const [left, right, third] = (await faces.storeDetection(
+      where,
+      { faces: [face(0.1, [1, 0]), face(0.5, [0, 1]), face(0.75, [1, 1])] },
+      { onlyIfNone: true },
+    )) as number[];
+    const bo = await persons.create('Bo');
+    const cy = await persons.create('Cy');
+    await faces.setPerson([left!], bo.id);
+    await persons.setCover(bo.id, left!);
+    await faces.setPerson([right!], cy.id);
+    // Found again: the left face a little shifted, the right one gone, a new one far away; the
+    // third (unassigned) overlaps its old place but had no one to keep.
+    const shifted = { ...face(0.12, [1, 0]) };
+    const far = { ...face(0.8, [0, 1]), box: { x: 0.75, y: 0.6, w: 0.2, h: 0.2 } };
+    const [newLeft, newFar] = (await faces.storeDetection(
+      where,
+      { faces: [shifted, far] },
+      { onlyIfNone: false },
+    )) as number[];
+    expect((await faces.byId(newLeft!))?.person_id).toBe(bo.id);
+    expect((await persons.findById(bo.id))?.cover_face_id).toBe(newLeft);
+    expect((await faces.byId(newFar!))?.person_id).toBeNull();
+    expect((await persons.withCounts(cy.id))?.face_count).toBe(0);
+    expect(await faces.byId(third!)).toBeUndefined();
+  });
+
   it('persons: unique names, merge keeps the target, tagged names find persons', async () => {
     const where = { libraryId, relPath: 'r/5.dng', contentHash: hash(5) };
     const [f1, f2] = (await faces.storeDetection(

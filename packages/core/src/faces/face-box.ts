@@ -77,3 +77,45 @@ export function paddedCrop(
   const bottom = Math.min(imageHeight, Math.ceil(cy + side / 2));
   return { left, top, width: Math.max(1, right - left), height: Math.max(1, bottom - top) };
 }
+
+/** Intersection over union of two boxes (0 when they do not overlap or either is empty). */
+export function boxIoU(a: RelativeBox, b: RelativeBox): number {
+  const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  const union = a.w * a.h + b.w * b.h - inter;
+  return union <= 0 ? 0 : inter / union;
+}
+
+/** Boxes must overlap at least this much (IoU) to be the same face in two detections. */
+export const SAME_FACE_MIN_IOU = 0.5;
+
+/**
+ * A photo detected again: which new face is which old one. Each old face with something to keep
+ * (a person) goes to the new face it overlaps most (IoU >= SAME_FACE_MIN_IOU), best pairs first,
+ * each face used once. Returns [old index, new index] pairs.
+ */
+export function matchRedetectedFaces(
+  before: readonly RelativeBox[],
+  after: readonly RelativeBox[],
+): [number, number][] {
+  const pairs: { o: number; n: number; iou: number }[] = [];
+  before.forEach((o, oi) => {
+    after.forEach((n, ni) => {
+      const iou = boxIoU(o, n);
+      if (iou >= SAME_FACE_MIN_IOU) pairs.push({ o: oi, n: ni, iou });
+    });
+  });
+  pairs.sort((a, b) => b.iou - a.iou || a.o - b.o || a.n - b.n);
+  const usedOld = new Set<number>();
+  const usedNew = new Set<number>();
+  const out: [number, number][] = [];
+  for (const p of pairs) {
+    if (usedOld.has(p.o) || usedNew.has(p.n)) continue;
+    usedOld.add(p.o);
+    usedNew.add(p.n);
+    out.push([p.o, p.n]);
+  }
+  return out;
+}

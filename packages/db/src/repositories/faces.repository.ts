@@ -1,4 +1,4 @@
-import { embeddingFromBytes, embeddingToBytes } from '@lumen/core';
+import { embeddingFromBytes, embeddingToBytes, matchRedetectedFaces, type RelativeBox } from '@lumen/core';
 import { type Kysely, type Selectable, type SqlBool, sql, type Transaction } from 'kysely';
 import type { DatabaseKind } from '../migrations/dialect-columns.ts';
 import type { DB, FaceDetections } from '../schema.generated.ts';
@@ -7,6 +7,13 @@ import { touchFaceCodeBlocks } from './face-code-index.ts';
 import { excludedDirConditions } from './photo-filters.ts';
 
 export type FaceRow = Selectable<FaceDetections>;
+
+/** An auto face that belongs to a person, remembered across a re-detection. */
+interface AssignedFace {
+  personId: number;
+  cover: boolean;
+  box: RelativeBox;
+}
 export type FaceStatus = 'detected' | 'no_faces' | 'failed';
 export type FaceSource = 'auto' | 'manual';
 
@@ -203,6 +210,7 @@ export class FacesRepository {
     options: { onlyIfNone: boolean },
   ): Promise<number[] | false> {
     return this.db.transaction().execute(async (trx) => {
+      let assigned: AssignedFace[] = [];
       if (options.onlyIfNone) {
         const existing = await trx
           .selectFrom('face_detections')
@@ -212,6 +220,7 @@ export class FacesRepository {
           .executeTakeFirst();
         if (existing) return false;
       } else {
+        assigned = await this.assignedAutoFaces(trx, where.contentHash);
         const removed = await trx
           .deleteFrom('face_detections')
           .where('content_hash', '=', where.contentHash)
@@ -249,8 +258,70 @@ export class FacesRepository {
           .execute();
         return [];
       }
-      return this.insertFaces(trx, where, result.faces, now);
+      const ids = await this.insertFaces(trx, where, result.faces, now);
+      await this.carryAssignments(trx, assigned, result.faces, ids);
+      return ids;
     });
+  }
+
+  /** The auto faces of a content that belong to someone (what a re-detection must not forget). */
+  private async assignedAutoFaces(trx: Transaction<DB>, contentHash: string): Promise<AssignedFace[]> {
+    const rows = await trx
+      .selectFrom('face_detections as fd')
+      .leftJoin('persons as p', 'p.cover_face_id', 'fd.id')
+      .select([
+        'fd.id',
+        'fd.person_id',
+        'fd.bbox_x',
+        'fd.bbox_y',
+        'fd.bbox_w',
+        'fd.bbox_h',
+        'p.id as cover_of',
+      ])
+      .where('fd.content_hash', '=', contentHash)
+      .where('fd.source', '=', 'auto')
+      .where('fd.status', '=', 'detected')
+      .where('fd.person_id', 'is not', null)
+      .execute();
+    return rows.map((r) => ({
+      personId: r.person_id as number,
+      cover: r.cover_of === r.person_id,
+      box: { x: r.bbox_x ?? 0, y: r.bbox_y ?? 0, w: r.bbox_w ?? 0, h: r.bbox_h ?? 0 },
+    }));
+  }
+
+  /**
+   * A re-detection keeps who is who: a new face where an assigned old one was (boxes overlapping,
+   * matchRedetectedFaces) goes to the same person, and becomes their cover if the old one was.
+   */
+  private async carryAssignments(
+    trx: Transaction<DB>,
+    before: readonly AssignedFace[],
+    after: readonly NewFace[],
+    ids: readonly number[],
+  ): Promise<void> {
+    if (before.length === 0 || ids.length === 0) return;
+    const pairs = matchRedetectedFaces(
+      before.map((b) => b.box),
+      after.map((a) => a.box),
+    );
+    for (const [o, n] of pairs) {
+      const old = before[o] as AssignedFace;
+      const id = ids[n] as number;
+      await trx
+        .updateTable('face_detections')
+        .set({ person_id: old.personId })
+        .where('id', '=', id)
+        .execute();
+      if (old.cover) {
+        await trx
+          .updateTable('persons')
+          .set({ cover_face_id: id })
+          .where('id', '=', old.personId)
+          .where('cover_face_id', 'is', null)
+          .execute();
+      }
+    }
   }
 
   /** Add faces to a content (a manual face), removing a marker row it may have. */
