@@ -138,7 +138,13 @@ export async function subscribeIngestRequests(deps: IngestRequestDeps): Promise<
         clearInterval(alive);
       }
     },
-    { ackWaitMs, stopGraceMs: deps.stopGraceMs ?? 2_000, backoffMs: [1_000, 5_000, 30_000] },
+    {
+      // A burst of uploads: each job mostly waits for the pipeline, which has its own concurrency.
+      concurrency: 4,
+      ackWaitMs,
+      stopGraceMs: deps.stopGraceMs ?? 2_000,
+      backoffMs: [1_000, 5_000, 30_000],
+    },
   );
 
   return {
