@@ -143,8 +143,7 @@ export function clashName(name: string, unixSeconds: number, attempt: number): s
  * a temporary name in the target folder and then published under its final name without ever
  * replacing a file: an existing name gets `_<unix-seconds>` (and a counter if need be). Then the
  * watcher is asked over the bus (a `media.uploaded` job: one watcher replica takes it, also one
- * started later) to ingest it at once; the api itself never
- * writes image_exif.
+ * started later) to ingest it at once; the api itself never writes image_exif.
  *
  * The fields `library` and `folder` should come before `file` (or be given as query parameters):
  * then the file streams straight into the library. Sent after it, the file is staged in DATA_DIR
