@@ -100,7 +100,15 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions = {}): Record<string
       description: `${DESCRIPTIONS[subject]}\n\nDelivery: ${kind === 'event' ? EVENT_DELIVERY : JOB_DELIVERY}`,
       parameters: prefixParameter,
       messages: { [message]: { $ref: `#/components/messages/${message}` } },
-      ...(kind === 'job' ? { bindings: { 'x-jetstream': { stream: '{prefix}_JOBS' } } } : {}),
+      ...(kind === 'job'
+        ? {
+            bindings: {
+              // The one durable pull consumer every replica of the worker shares (packages/bus
+              // jobConsumerName; no job subject holds `_`, so no hash suffix).
+              'x-jetstream': { stream: '{prefix}_JOBS', durable: `{prefix}_${subject.replaceAll('.', '_')}` },
+            },
+          }
+        : {}),
     };
     operations[`send${message}`] = {
       action: 'send',
