@@ -25,7 +25,10 @@ export interface IngestRequestDeps {
   logger: Logger;
   /** An upload not acknowledged (nor kept alive) for this long goes to another replica. Default 30 000. */
   ackWaitMs?: number;
-  /** How long stop() waits for an upload being ingested, ms. Default 2 000. */
+  /**
+   * How long stop() waits for uploads being ingested, ms. Default 0: the watcher's stop lets the
+   * pipeline finish or drop them, and each is then acknowledged or handed back.
+   */
   stopGraceMs?: number;
 }
 
@@ -139,10 +142,11 @@ export async function subscribeIngestRequests(deps: IngestRequestDeps): Promise<
       }
     },
     {
-      // A burst of uploads: each job mostly waits for the pipeline, which has its own concurrency.
-      concurrency: 4,
+      // A burst of uploads: each job mostly waits for the pipeline (its own concurrency, rows
+      // written in batches), so enough of them to keep it busy.
+      concurrency: 16,
       ackWaitMs,
-      stopGraceMs: deps.stopGraceMs ?? 2_000,
+      stopGraceMs: deps.stopGraceMs ?? 0,
       backoffMs: [1_000, 5_000, 30_000],
     },
   );
