@@ -1,5 +1,5 @@
 import type { Bus } from '@lumen/bus';
-import { type MediaIngestedEvent, safeParsePayload, type VideoJob } from '@lumen/core';
+import { safeParsePayload, type VideoIngestedJob, type VideoJob } from '@lumen/core';
 import type { Logger } from '@lumen/runtime';
 import {
   enqueueVideoJob,
@@ -19,18 +19,19 @@ export interface IngestTriggerDeps {
 }
 
 /**
- * `media.ingested` handler: every video gets its HLS and preview jobs, unless the output is already
- * there or failed for good before (a failure record; an explicit request can still retry it).
+ * `video.ingested` job handler (a work item the watcher enqueues for every ingested video, so a
+ * video ingested while no transcoder runs is handled when one starts): the video gets its HLS and
+ * preview jobs, unless the output is already there or failed for good before (a failure record;
+ * an explicit request can still retry it). A throw hands the job back to the bus for a retry.
  */
 export function createIngestTrigger(deps: IngestTriggerDeps): (data: unknown) => Promise<void> {
   return async (data) => {
-    const parsed = safeParsePayload('media.ingested', data);
+    const parsed = safeParsePayload('video.ingested', data);
     if (!parsed.ok) {
-      deps.logger.warn({ error: parsed.error.message }, 'ignoring an invalid media.ingested event');
+      deps.logger.warn({ error: parsed.error.message }, 'ignoring an invalid video.ingested job');
       return;
     }
-    const event: MediaIngestedEvent = parsed.data;
-    if (event.mediaType !== 'video') return;
+    const event: VideoIngestedJob = parsed.data;
     const logger = deps.logger.child({
       library: event.library,
       relPath: event.relPath,

@@ -4,7 +4,7 @@ import type { Bus, ConsumeOptions, Consumer, DeadLetter, JobMessage, Subscriptio
 import {
   type Config,
   deadLetter,
-  eventSubjects,
+  jobSubjects,
   type SegmentReply,
   segmentRequestSchema,
   streamPlanRequestSchema,
@@ -40,7 +40,7 @@ export interface TranscoderOptions {
   stopGraceMs?: number;
   /** Kill ffmpeg after this long without progress, ms. Default 120 000. */
   stallTimeoutMs?: number;
-  /** Enqueue both jobs for every video in `media.ingested`. Default true. */
+  /** Take `video.ingested` jobs (enqueue both output jobs for every ingested video). Default true. */
   enqueueOnIngest?: boolean;
   ffmpegPath?: string;
   ffprobePath?: string;
@@ -76,7 +76,7 @@ export function defaultTranscodeConcurrency(cores = os.availableParallelism()): 
 /**
  * Start the transcoder: consumes `video.hls` and `video.preview` jobs, writes HLS folders, preview
  * clips and GIFs (content-addressed, atomically), reports `video.status`, and turns every ingested
- * video into both jobs.
+ * video (`video.ingested` jobs) into both jobs.
  */
 export async function start(deps: TranscoderDeps): Promise<TranscoderHandle> {
   const { config, bus } = deps;
@@ -164,8 +164,16 @@ export async function start(deps: TranscoderDeps): Promise<TranscoderHandle> {
     consumers.push(await bus.consume(jobSubjectOf.hls, (job) => handle('hls', job), consumeOptions));
     consumers.push(await bus.consume(jobSubjectOf.preview, (job) => handle('preview', job), consumeOptions));
     if (opts.enqueueOnIngest ?? true) {
-      subscriptions.push(
-        await bus.subscribe(eventSubjects.mediaIngested, createIngestTrigger({ bus, logger, dirs, roots })),
+      // A work item, not the media.ingested event: what was ingested while no transcoder ran waits
+      // in the queue. Cheap (file checks and two enqueues), so several at once.
+      const trigger = createIngestTrigger({ bus, logger, dirs, roots });
+      consumers.push(
+        await bus.consume(jobSubjects.videoIngested, (job) => trigger(job.data), {
+          concurrency: 4,
+          maxAttempts,
+          backoffMs: [1_000, 5_000, 30_000],
+          stopGraceMs: consumeOptions.stopGraceMs ?? 3_000,
+        }),
       );
     }
   } catch (err) {

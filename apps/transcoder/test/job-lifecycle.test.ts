@@ -209,7 +209,7 @@ describe('jobs for the same output', () => {
   }, 60_000);
 });
 
-describe('media.ingested', () => {
+describe('video.ingested jobs', () => {
   const event = (
     relPath: string,
     contentHash: string,
@@ -236,10 +236,10 @@ describe('media.ingested', () => {
     await fs.symlink(outside, path.join(library, 'escape'));
     const fresh = (n: number) => `xxh3-128:${String(n).repeat(32)}`;
 
-    await bus.publish('media.ingested', event('sub/copy.mp4', fresh(1), { mediaType: 'photo' }));
-    await bus.publish('media.ingested', event('sub/copy.mp4', fresh(2), { library: 'elsewhere' }));
-    await bus.publish('media.ingested', event('escape/good.mp4', fresh(3)));
-    await bus.publish('media.ingested', event('sub/copy.mp4', fresh(4)));
+    await bus.enqueue('video.ingested', event('sub/copy.mp4', fresh(1), { mediaType: 'photo' }));
+    await bus.enqueue('video.ingested', event('sub/copy.mp4', fresh(2), { library: 'elsewhere' }));
+    await bus.enqueue('video.ingested', event('escape/good.mp4', fresh(3)));
+    await bus.enqueue('video.ingested', event('sub/copy.mp4', fresh(4)));
     await watch.until('hls', fresh(4), 'ready', 30_000);
     await watch.until('preview', fresh(4), 'ready', 30_000);
     expect(watch.statesOf('hls', fresh(4))).toEqual(['queued', 'running', 'ready']);
@@ -263,8 +263,8 @@ describe('media.ingested', () => {
 
   it('enqueues nothing for outputs that exist or failed for good', async () => {
     const before = watch.statuses.length;
-    await bus.publish('media.ingested', event('good.mp4', hashes.good)); // hls exists; preview never made
-    await bus.publish('media.ingested', event('truncated.mp4', hashes.truncated)); // both failed for good
+    await bus.enqueue('video.ingested', event('good.mp4', hashes.good)); // hls exists; preview never made
+    await bus.enqueue('video.ingested', event('truncated.mp4', hashes.truncated)); // both failed for good
     await watch.until('preview', hashes.good, 'ready', 30_000);
     const after = watch.statuses.slice(before);
     expect(after.filter((s) => s.contentHash === hashes.truncated)).toEqual([]);

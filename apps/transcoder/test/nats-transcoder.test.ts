@@ -83,7 +83,7 @@ afterAll(async () => {
 
 describe('transcoder on NATS JetStream', () => {
   it('makes HLS, clip and GIF for an ingested video; the stream plays over HTTP', async () => {
-    await watcherBus.publish('media.ingested', ingested('holiday/beach.mp4', video.hash));
+    await watcherBus.enqueue('video.ingested', ingested('holiday/beach.mp4', video.hash));
     await watch.until('hls', video.hash, 'ready', 60_000);
     await watch.until('preview', video.hash, 'ready', 60_000);
     expect(watch.statesOf('hls', video.hash)).toEqual(['queued', 'running', 'ready']);
@@ -97,7 +97,7 @@ describe('transcoder on NATS JetStream', () => {
   }, 60_000);
 
   it('dead-letters a video ffmpeg cannot read, with the error text, after TRANSCODE_MAX_ATTEMPTS', async () => {
-    await watcherBus.publish('media.ingested', ingested('holiday/broken.mp4', broken.hash));
+    await watcherBus.enqueue('video.ingested', ingested('holiday/broken.mp4', broken.hash));
     await waitFor(() => watch.deadLetters.length >= 2, 'both jobs dead-lettered', 60_000);
     for (const kind of ['hls', 'preview'] as const) {
       const letter = watch.deadLetters.find((l) => l.subject === `video.${kind}`);

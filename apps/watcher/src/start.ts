@@ -189,7 +189,6 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
     libraries,
     imageExif,
     logger,
-    active: () => lease.held(),
   });
 
   /** Libraries Online on the previous tick: the others get a full scan when they are next Online. */

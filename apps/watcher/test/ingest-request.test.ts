@@ -31,7 +31,7 @@ describe('media.uploaded: ingest one file now', () => {
     const { h, libraryId, rows } = await start();
     copyIn(h.root, 'photo/mei__Sony_DSC-HX5V.jpg', 'uploads/new.jpg');
     const before = h.ingested.length;
-    await h.bus.publish('media.uploaded', {
+    await h.bus.enqueue('media.uploaded', {
       libraryId,
       library: 'main',
       relPath: 'uploads/new.jpg',
@@ -65,13 +65,15 @@ describe('media.uploaded: ingest one file now', () => {
       { libraryId, library: 'main', relPath: 'missing.jpg', at },
       { libraryId: 999, library: 'gone', relPath: 'first.jpg', at },
     ];
-    for (const event of events) await h.bus.publish('media.uploaded', event);
+    for (const event of events) await h.bus.enqueue('media.uploaded', event);
+    const handled = () => h!.logs.filter((l) => l.component === 'ingest-request').length;
+    await waitFor('the six jobs handled', () => handled() >= events.length);
     await h.database.db
       .updateTable('libraries')
       .set({ status: 'stale' })
       .where('id', '=', libraryId)
       .execute();
-    await h.bus.publish('media.uploaded', { libraryId, library: 'main', relPath: 'stale.jpg', at });
+    await h.bus.enqueue('media.uploaded', { libraryId, library: 'main', relPath: 'stale.jpg', at });
     await new Promise((r) => setTimeout(r, 500));
     await h.watcher.whenIdle();
     const paths = (await h.database.db.selectFrom('image_exif').select('rel_path').execute()).map(
@@ -82,7 +84,7 @@ describe('media.uploaded: ingest one file now', () => {
     const warnings = h.logs.filter((l) => l.component === 'ingest-request').map((l) => l.msg);
     expect(warnings).toEqual(
       expect.arrayContaining([
-        'ignoring a malformed media.uploaded event',
+        'ignoring a malformed media.uploaded job',
         'media.uploaded path refused',
         'media.uploaded names no media file',
         'uploaded file is not there',

@@ -1,5 +1,7 @@
+import { buildAsyncApiDocument, jobSubjects } from '@lumen/core';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../src/consume-options.ts';
+import { jobConsumerName } from '../src/nats-bus.ts';
 import {
   assertEventSubject,
   assertJobSubject,
@@ -92,5 +94,17 @@ describe('backoffDelay', () => {
     [[], 1, 0],
   ])('%j at attempt %i -> %i ms', (backoff, attempt, expected) => {
     expect(backoffDelay(backoff, attempt)).toBe(expected);
+  });
+});
+
+describe('the AsyncAPI document names the real durable consumers', () => {
+  it.each(Object.values(jobSubjects))('%s', (subject) => {
+    const doc = buildAsyncApiDocument({ prefix: 'lumen' }) as {
+      channels: Record<string, { title: string; bindings?: { 'x-jetstream': { durable: string } } }>;
+    };
+    const channel = Object.values(doc.channels).find((c) => c.title === subject);
+    expect(channel?.bindings?.['x-jetstream'].durable.replace('{prefix}', 'lumen')).toBe(
+      jobConsumerName('lumen', subject),
+    );
   });
 });

@@ -56,19 +56,20 @@ describe('subjects', () => {
   it('names events, jobs and dead letters', () => {
     expect(subjects).toEqual({
       mediaIngested: 'media.ingested',
-      mediaUploaded: 'media.uploaded',
       libraryStatus: 'library.status',
       videoStatus: 'video.status',
+      mediaUploaded: 'media.uploaded',
+      videoIngested: 'video.ingested',
       videoHls: 'video.hls',
       videoPreview: 'video.preview',
     });
-    expect(Object.values(eventSubjects)).toEqual([
-      'media.ingested',
+    expect(Object.values(eventSubjects)).toEqual(['media.ingested', 'library.status', 'video.status']);
+    expect(Object.values(jobSubjects)).toEqual([
       'media.uploaded',
-      'library.status',
-      'video.status',
+      'video.ingested',
+      'video.hls',
+      'video.preview',
     ]);
-    expect(Object.values(jobSubjects)).toEqual(['video.hls', 'video.preview']);
     expect(deadLetter(subjects.videoHls)).toBe('dlq.video.hls');
   });
 
@@ -93,6 +94,7 @@ describe('valid payloads parse', () => {
     ['video.status', { kind: 'preview', contentHash: HASH, state: 'ready', at: AT }],
     ['video.hls', videoJob],
     ['video.preview', { ...videoJob, relPath: 'clip with spaces ... and dots.mp4' }],
+    ['video.ingested', { ...ingested, mediaType: 'video', durationSec: 12.5 }],
   ])('%s %j', (subject, payload) => {
     const result = safeParsePayload(subject, payload);
     expect(result.ok).toBe(true);
@@ -137,6 +139,7 @@ describe('invalid payloads fail with a useful message', () => {
     ['video.hls', { ...videoJob, requestedAt: 1717243200000 }, /requestedAt: must be an ISO-8601 date-time/],
     ['video.preview', { ...videoJob, library: '' }, /library: /],
     ['video.preview', null, /\(payload\): .*expected object/],
+    ['video.ingested', { ...ingested, mediaType: 'photo' }, /mediaType: /],
     ['video.preview', 'video.hls', /\(payload\): .*expected object/],
   ])('%s %j', (subject, payload, message) => {
     const result = safeParsePayload(subject, payload);

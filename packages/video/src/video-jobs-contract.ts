@@ -1,12 +1,15 @@
 import type { Bus } from '@lumen/bus';
-import { type JobSubject, jobSubjects, parsePayload, type VideoJob } from '@lumen/core';
+import { jobSubjects, parsePayload, type VideoJob } from '@lumen/core';
 import type { VideoOutputKind } from './output-paths.ts';
 
 /** The outputs a video gets, each made by its own job. */
 export const VIDEO_OUTPUT_KINDS: readonly VideoOutputKind[] = ['hls', 'preview'];
 
 /** The job subject that makes each output. */
-export const jobSubjectOf: Record<VideoOutputKind, JobSubject> = {
+export const jobSubjectOf: Record<
+  VideoOutputKind,
+  typeof jobSubjects.videoHls | typeof jobSubjects.videoPreview
+> = {
   hls: jobSubjects.videoHls,
   preview: jobSubjects.videoPreview,
 };

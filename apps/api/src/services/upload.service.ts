@@ -142,8 +142,8 @@ export function clashName(name: string, unixSeconds: number, attempt: number): s
  * removed). Its first bytes decide its type (415 when no media format matches). It is written under
  * a temporary name in the target folder and then published under its final name without ever
  * replacing a file: an existing name gets `_<unix-seconds>` (and a counter if need be). Then the
- * watcher is asked over the bus (`media.uploaded`) to ingest it at once; the api itself never
- * writes image_exif.
+ * watcher is asked over the bus (a `media.uploaded` job: one watcher replica takes it, also one
+ * started later) to ingest it at once; the api itself never writes image_exif.
  *
  * The fields `library` and `folder` should come before `file` (or be given as query parameters):
  * then the file streams straight into the library. Sent after it, the file is staged in DATA_DIR
@@ -377,15 +377,15 @@ export class UploadService {
         at: new Date().toISOString(),
       });
       await withTimeout(
-        this.deps.bus.publish(subjects.mediaUploaded, event),
+        this.deps.bus.enqueue(subjects.mediaUploaded, event),
         PUBLISH_TIMEOUT_MS,
-        'publishing media.uploaded',
+        'enqueueing media.uploaded',
       );
       return 'requested';
     } catch (err) {
       this.deps.logger.warn(
         { err, library: library.name, path: relPath },
-        'media.uploaded not published; the next scan ingests the file',
+        'media.uploaded not enqueued; the next scan ingests the file',
       );
       return 'next-scan';
     }

@@ -53,10 +53,15 @@ interface RowMeta {
  * The ingest side of the watcher: thumbnails-first work per file in the high lane (bounded
  * concurrency, per-file time limit), rows batched into upsert transactions, `media.ingested` per
  * new or changed file once its row is written (files with a thumbnail only: an unreadable file
- * has nothing for the transcoder or the face pass), and previews in the low lane. The low lane
+ * has nothing for the transcoder or the face pass) and, for a video, a `video.ingested` job for
+ * the transcoder (durable: waits in the queue while no transcoder runs), and previews in the low lane. The low lane
  * is bounded; previews that do not fit stay pending in the database and `topUpPreviews` (every
  * tick) feeds them in as the lane drains.
  */
+function fileKey(request: IngestRequest): string {
+  return `${request.library.id}\u0000${request.relPath}`;
+}
+
 export class IngestPipeline implements IngestSink {
   private readonly scheduler: WorkScheduler;
   private readonly writer: IngestRowWriter<RowMeta>;
@@ -67,6 +72,8 @@ export class IngestPipeline implements IngestSink {
   private outstanding = 0;
   private outstandingWaiters: (() => void)[] = [];
   private readonly inFlight = new Set<string>();
+  /** `IngestRequest.done` callbacks by file key (a second request for a file in flight joins it). */
+  private readonly doneCallbacks = new Map<string, ((settled: boolean) => void)[]>();
   /** Files being ingested right now (the high lane's share of the running tasks). */
   private runningFiles = 0;
   private closed = false;
@@ -153,8 +160,12 @@ export class IngestPipeline implements IngestSink {
   }
 
   submit(request: IngestRequest): void {
-    if (this.closed) return;
-    const key = `${request.library.id}\u0000${request.relPath}`;
+    if (this.closed) {
+      request.done?.(false);
+      return;
+    }
+    const key = fileKey(request);
+    if (request.done) this.doneCallbacks.set(key, [...(this.doneCallbacks.get(key) ?? []), request.done]);
     if (this.inFlight.has(key)) return;
     this.inFlight.add(key);
     this.outstanding++;
@@ -235,6 +246,7 @@ export class IngestPipeline implements IngestSink {
     ]);
     clearTimeout(timer);
     await this.writer.flush();
+    for (const key of [...this.doneCallbacks.keys()]) this.settleRequest(key, false);
     if (droppedFiles + droppedPreviews > 0) {
       this.logger.info(
         { droppedFiles, droppedPreviews },
@@ -288,9 +300,24 @@ export class IngestPipeline implements IngestSink {
     } finally {
       this.opts.metrics.ingestFileSeconds.observe((performance.now() - started) / 1000);
       // Counted done once the row is on disk (the writer batches rows: 50 or 250 ms).
-      if (written) void written.then(() => this.finishOne());
-      else this.finishOne();
+      const key = fileKey(request);
+      if (written) {
+        void written.then(() => {
+          this.finishOne();
+          this.settleRequest(key, true);
+        });
+      } else {
+        this.finishOne();
+        this.settleRequest(key, !this.closed);
+      }
     }
+  }
+
+  private settleRequest(key: string, settled: boolean): void {
+    const callbacks = this.doneCallbacks.get(key);
+    if (!callbacks) return;
+    this.doneCallbacks.delete(key);
+    for (const done of callbacks) done(settled);
   }
 
   private finishOne(): void {
@@ -327,13 +354,21 @@ export class IngestPipeline implements IngestSink {
           at,
         });
         events.push(this.opts.bus.publish(subjects.mediaIngested, event));
+        // The transcoder must not miss a video: a work item, kept until a transcoder takes it.
+        if (event.mediaType === 'video') {
+          events.push(
+            this.opts.bus.enqueue(subjects.videoIngested, parsePayload(subjects.videoIngested, event), {
+              dedupId: `video.ingested:${event.contentHash}`,
+            }),
+          );
+        }
       } catch (err) {
         this.logger.error({ err, path: request.relPath }, 'publishing media.ingested failed');
       }
     }
     for (const result of await Promise.allSettled(events)) {
       if (result.status === 'rejected') {
-        this.logger.error({ err: result.reason }, 'publishing media.ingested failed');
+        this.logger.error({ err: result.reason }, 'publishing media.ingested or video.ingested failed');
       }
     }
   }

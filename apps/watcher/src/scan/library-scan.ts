@@ -38,6 +38,12 @@ export interface IngestRequest {
   /** No row existed (a `media.ingested` event with isNew true). */
   isNew: boolean;
   progress: ScanProgress;
+  /**
+   * Called once when the pipeline is done with the file: true when its row is written (or there was
+   * nothing to write: the file vanished), false when it was dropped unfinished (the watcher is
+   * stopping). An upload job is acknowledged on true and handed back on false.
+   */
+  done?: (settled: boolean) => void;
 }
 
 /** Where the scan sends work: the ingest pipeline. */

@@ -15,21 +15,23 @@ import { deadLetter, eventSubjects, jobSubjects, type Subject } from './subjects
 
 const DESCRIPTIONS: Record<Subject, string> = {
   'media.ingested':
-    'The watcher stored a new or changed file (photo, RAW or video). Sent once per ingest of a file; `isNew` is false when a known file changed or was read again.',
+    'The watcher stored a new or changed file (photo, RAW or video). Sent once per ingest of a file; `isNew` is false when a known file changed or was read again. A video is also enqueued as a video.ingested job for the transcoder (this event may be missed; that job may not).',
   'media.uploaded':
-    'The api wrote a new file into a library (an upload); the watcher ingests it at once instead of at its next scan, then sends media.ingested.',
+    'Job: the api wrote a new file into a library (an upload); one watcher replica ingests it at once instead of at its next scan, acknowledges it once the row is written, then sends media.ingested. Enqueued while no watcher runs, it is ingested when one starts.',
   'library.status':
     'A library turned Online or Stale (its mount answered or stopped answering); `previous` is the state before.',
   'video.status':
     'Progress of an HLS or preview-clip job, from the transcoder: queued, running, ready or failed. While a job runs, `running` is sent again every `heartbeatMs` (a third of the ack wait); a `running` not repeated for two intervals means the worker died and the job is back in the queue.',
   'video.hls': 'Job: make the HLS playlists and segments of a video (content-addressed by its hash).',
   'video.preview': 'Job: make the short looping preview clip (and GIF) of a video.',
+  'video.ingested':
+    'Job: the watcher stored a new or changed video (the media.ingested payload). One transcoder replica enqueues the video.hls and video.preview jobs for the outputs the video lacks (none when they exist or failed for good), so a video ingested while no transcoder runs gets its outputs in the background when one starts.',
 };
 
 const EVENT_DELIVERY =
   'At most once: a plain NATS subject. A consumer that is not connected when it is sent does not get it; every state it announces can also be read from the HTTP API.';
 const JOB_DELIVERY =
-  'At least once: a JetStream work-queue message, shared by every replica of its worker through one durable pull consumer, so one job runs on one worker at a time. A job is redelivered when its worker does not acknowledge it within the ack wait (the worker heartbeats while it works), and retried with a backoff; after its last attempt it is published on the dead-letter subject with the error. Duplicates sent within the stream duplicate window (2 min) with the same message id are dropped.';
+  'At least once: a JetStream work-queue message, shared by every replica of its worker through one durable pull consumer, so one job runs on one worker at a time. It waits in the stream until a worker acknowledges it: a job enqueued while no worker runs is handled when one starts. A job is redelivered when its worker does not acknowledge it within the ack wait (the worker heartbeats while it works), and retried with a backoff; after its last attempt it is published on the dead-letter subject with the error. Duplicates sent within the stream duplicate window (2 min) with the same message id are dropped.';
 
 /** `media.ingested` -> `mediaIngested`. */
 function camel(subject: string): string {
@@ -98,7 +100,15 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions = {}): Record<string
       description: `${DESCRIPTIONS[subject]}\n\nDelivery: ${kind === 'event' ? EVENT_DELIVERY : JOB_DELIVERY}`,
       parameters: prefixParameter,
       messages: { [message]: { $ref: `#/components/messages/${message}` } },
-      ...(kind === 'job' ? { bindings: { 'x-jetstream': { stream: '{prefix}_JOBS' } } } : {}),
+      ...(kind === 'job'
+        ? {
+            bindings: {
+              // The one durable pull consumer every replica of the worker shares (packages/bus
+              // jobConsumerName; no job subject holds `_`, so no hash suffix).
+              'x-jetstream': { stream: '{prefix}_JOBS', durable: `{prefix}_${subject.replaceAll('.', '_')}` },
+            },
+          }
+        : {}),
     };
     operations[`send${message}`] = {
       action: 'send',

@@ -3,6 +3,7 @@ import {
   libraryStatusEventSchema,
   mediaIngestedEventSchema,
   mediaUploadedEventSchema,
+  videoIngestedJobSchema,
   videoJobSchema,
   videoStatusEventSchema,
 } from './payload-schemas.ts';
@@ -16,6 +17,7 @@ export const payloadSchemas = {
   'video.status': videoStatusEventSchema,
   'video.hls': videoJobSchema,
   'video.preview': videoJobSchema,
+  'video.ingested': videoIngestedJobSchema,
 } as const satisfies Record<Subject, z.ZodType>;
 
 /** A subject's payload as consumers receive it (parsed: `v` set). */

@@ -100,6 +100,12 @@ export const videoStatusEventSchema = z.object({
   at: isoTimestampSchema,
 });
 
+/**
+ * `video.ingested`: the watcher stored a new or changed video (the `media.ingested` payload, videos
+ * only), a work item for the transcoder, which makes the outputs the video lacks in the background.
+ */
+export const videoIngestedJobSchema = mediaIngestedEventSchema.extend({ mediaType: z.literal('video') });
+
 /** The payload of both video jobs (`video.hls`, `video.preview`). */
 export const videoJobSchema = z.object({
   ...version,
@@ -117,5 +123,6 @@ export type MediaUploadedEvent = z.input<typeof mediaUploadedEventSchema>;
 export type LibraryStatusEvent = z.input<typeof libraryStatusEventSchema>;
 export type VideoStatusEvent = z.input<typeof videoStatusEventSchema>;
 export type VideoJob = z.input<typeof videoJobSchema>;
+export type VideoIngestedJob = z.input<typeof videoIngestedJobSchema>;
 export type VideoHlsJob = VideoJob;
 export type VideoPreviewJob = VideoJob;
