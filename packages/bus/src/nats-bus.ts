@@ -52,7 +52,7 @@ import {
   resolveConsumeOptions,
 } from './consume-options.ts';
 import { decodeJson, encodeJson } from './json-codec.ts';
-import { assertBucketName, assertKey, type KeyValueStore } from './key-value.ts';
+import { assertBucketName, assertKey, type KeyValueOptions, type KeyValueStore } from './key-value.ts';
 import { NoResponderError, replyOf, unwrapReply } from './request-reply.ts';
 import { assertEventSubject, assertJobSubject, assertSubjectPattern } from './subjects.ts';
 import { sleep, TimeoutError, withTimeout } from './timeouts.ts';
@@ -417,11 +417,11 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
       return consumer;
     },
 
-    async keyValue(bucket: string): Promise<KeyValueStore> {
+    async keyValue(bucket: string, kvOpts: KeyValueOptions = {}): Promise<KeyValueStore> {
       assertBucketName(bucket);
       let store = stores.get(bucket);
       if (!store) {
-        store = openKeyValue(js, `${prefix}_${bucket}`, requestTimeoutMs);
+        store = openKeyValue(js, `${prefix}_${bucket}`, requestTimeoutMs, kvOpts);
         stores.set(bucket, store);
         store.catch(() => stores.delete(bucket));
       }
@@ -535,8 +535,17 @@ async function deleteJobsStream(jsm: JetStreamManager, prefix: string): Promise<
 }
 
 /** A KV bucket (created when missing, history 1) behind the KeyValueStore contract. */
-async function openKeyValue(js: JetStreamClient, name: string, timeoutMs: number): Promise<KeyValueStore> {
-  const kv = await new Kvm(js).create(name, { history: 1, timeout: timeoutMs });
+async function openKeyValue(
+  js: JetStreamClient,
+  name: string,
+  timeoutMs: number,
+  opts: KeyValueOptions,
+): Promise<KeyValueStore> {
+  const kv = await new Kvm(js).create(name, {
+    history: 1,
+    timeout: timeoutMs,
+    ...(opts.maxAgeMs === undefined ? {} : { ttl: opts.maxAgeMs }),
+  });
   /** A write refused because the key's revision moved on (or it exists, for create). */
   const isConflict = (err: unknown) =>
     isApiError(err, JetStreamApiCodes.StreamWrongLastSequence) ||
