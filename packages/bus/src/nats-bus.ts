@@ -30,7 +30,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { errors, type Msg, type NatsConnection, nanos } from '@nats-io/nats-core';
+import { errors, type Msg, type MsgHdrs, type NatsConnection, nanos } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type {
   Bus,
@@ -56,6 +56,7 @@ import { assertBucketName, assertKey, type KeyValueOptions, type KeyValueStore }
 import { NoResponderError, replyOf, unwrapReply } from './request-reply.ts';
 import { assertEventSubject, assertJobSubject, assertSubjectPattern } from './subjects.ts';
 import { sleep, TimeoutError, withTimeout } from './timeouts.ts';
+import { inRemoteSpan, traceHeaders } from './trace-context.ts';
 
 export interface NatsBusOptions {
   /** `nats://host:port`, a comma-separated list, or an array. */
@@ -177,7 +178,7 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
   }
 
   function publishEvent(subject: string, data: unknown): void {
-    nc.publish(`${prefix}.${subject}`, encodeJson(data));
+    nc.publish(`${prefix}.${subject}`, encodeJson(data), withTraceHeaders({}));
   }
 
   async function ensureConsumer(subject: string, ackWaitMs: number): Promise<JsConsumer> {
@@ -265,7 +266,13 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
     };
 
     try {
-      await handler(job);
+      await inRemoteSpan(
+        `job ${subject}`,
+        'consumer',
+        msg.headers,
+        { ...spanAttributes(msg.subject), 'messaging.nats.delivery_count': attempt },
+        () => handler(job),
+      );
     } catch (err) {
       if (!settle()) {
         logger.warn({ err, subject, attempt }, 'job handler failed after settling its job');
@@ -377,11 +384,15 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
             return;
           }
           const subject = msg.subject.slice(prefix.length + 1);
-          void Promise.resolve()
-            .then(() => handler(decodeJson<T>(msg.string()), subject))
-            .catch((handlerErr: unknown) =>
-              logger.error({ err: handlerErr, subject }, 'event handler failed'),
-            );
+          void inRemoteSpan(
+            `event ${subject}`,
+            'consumer',
+            msg.headers,
+            spanAttributes(msg.subject),
+            async () => handler(decodeJson<T>(msg.string()), subject),
+          ).catch((handlerErr: unknown) =>
+            logger.error({ err: handlerErr, subject }, 'event handler failed'),
+          );
         },
       });
       // The server knows the subscription once flush returns: events published after this are seen.
@@ -397,10 +408,11 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
       assertOpen();
       assertJobSubject(subject);
       const dedup = enqueueOpts?.dedupId !== undefined ? { msgID: enqueueOpts.dedupId } : {};
-      await js.publish(jobStreamSubject(prefix, subject), encodeJson(data), {
-        timeout: requestTimeoutMs,
-        ...dedup,
-      });
+      await js.publish(
+        jobStreamSubject(prefix, subject),
+        encodeJson(data),
+        withTraceHeaders({ timeout: requestTimeoutMs, ...dedup }),
+      );
     },
 
     async consume<T>(
@@ -433,9 +445,11 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
       assertEventSubject(subject);
       let msg: Msg;
       try {
-        msg = await nc.request(requestSubject(prefix, subject), encodeJson(data), {
-          timeout: requestOpts.timeoutMs,
-        });
+        msg = await nc.request(
+          requestSubject(prefix, subject),
+          encodeJson(data),
+          withTraceHeaders({ timeout: requestOpts.timeoutMs }),
+        );
       } catch (err) {
         const cause = err instanceof Error ? err.cause : undefined;
         const noResponders =
@@ -462,7 +476,11 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
             logger.error({ err, subject }, 'responder subscription failed');
             return;
           }
-          void replyOf(() => handler(decodeJson<T>(msg.string()), subject)).then((envelope) => {
+          const answer = () =>
+            inRemoteSpan(`request ${subject}`, 'server', msg.headers, spanAttributes(msg.subject), () =>
+              handler(decodeJson<T>(msg.string()), subject),
+            );
+          void replyOf(answer).then((envelope) => {
             try {
               msg.respond(encodeJson(envelope));
             } catch (respondErr) {
@@ -532,6 +550,16 @@ async function deleteJobsStream(jsm: JetStreamManager, prefix: string): Promise<
   } catch (err) {
     if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
   }
+}
+
+/** `opts` plus the active trace context as headers, when there is one (tracing on). */
+function withTraceHeaders<O extends object>(opts: O): O & { headers?: MsgHdrs } {
+  const headers = traceHeaders();
+  return headers ? { ...opts, headers } : opts;
+}
+
+function spanAttributes(natsSubject: string): Record<string, string> {
+  return { 'messaging.system': 'nats', 'messaging.destination.name': natsSubject };
 }
 
 /** A KV bucket (created when missing, history 1) behind the KeyValueStore contract. */
