@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { createNatsBus, deleteBusPrefix, type KeyValueStore } from '@lumen/bus';
+import { createMemoryBus, createNatsBus, deleteBusPrefix, type KeyValueStore } from '@lumen/bus';
 import { natsTestUrl, requireNats } from '@lumen/test-support';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -127,22 +127,39 @@ describe('SharedFailureCounter', () => {
     }
   });
 
-  it('a KV that does not answer: counts in this replica (still limited) and says so once', async () => {
+  it('a KV that does not answer: counts in this replica (still limited), says so once, and comes back', async () => {
     const { lines, logger } = capture();
-    const dead: KeyValueStore = {
-      get: () => Promise.reject(new Error('nats down')),
-      create: () => Promise.reject(new Error('nats down')),
-      update: () => Promise.reject(new Error('nats down')),
-      delete: () => Promise.reject(new Error('nats down')),
-      keys: () => Promise.reject(new Error('nats down')),
+    const bus = createMemoryBus();
+    const working = await bus.keyValue('login-failures');
+    let down = true;
+    const when =
+      <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+      (...args: A) =>
+        down ? Promise.reject(new Error('nats down')) : call(...args);
+    const flaky: KeyValueStore = {
+      get: when(working.get),
+      create: when(working.create),
+      update: when(working.update),
+      delete: when(working.delete),
+      keys: when(working.keys),
     };
-    const counter = new SharedFailureCounter(async () => dead, 'pair', opts(logger));
+    const counter = new SharedFailureCounter(async () => flaky, 'pair', { ...opts(logger), retryMs: 200 });
     const allowed = [];
     for (let i = 0; i < 5; i++) allowed.push((await counter.begin('k', 1_000 + i)).allowed);
     expect(allowed).toEqual([true, true, true, false, false]);
     const warnings = lines.filter((l) => l.level === 40);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.msg).toMatch(/unavailable: counting failed logins in this replica only/);
+    expect(await working.keys()).toEqual([]);
+
+    down = false;
+    // Within the retry interval the local counter still answers; after it, the KV again.
+    expect((await counter.begin('k', 1_010)).allowed).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect((await counter.begin('k', 1_020)).allowed).toBe(true);
+    expect(await working.keys()).toEqual(['pair.kaw']);
+    expect(lines.some((l) => l.msg === 'shared login failure counter answers again')).toBe(true);
+    await bus.close();
   });
 
   it('a KV that hangs: the local counter answers after the timeout', async () => {
@@ -161,5 +178,9 @@ describe('SharedFailureCounter', () => {
     const started = Date.now();
     expect((await counter.begin('k', 0)).allowed).toBe(true);
     expect(Date.now() - started).toBeLessThan(1_000);
+    // The next ones do not wait for the KV again (until the retry interval passed).
+    const next = Date.now();
+    expect((await counter.begin('k', 1)).allowed).toBe(true);
+    expect(Date.now() - next).toBeLessThan(50);
   });
 });

@@ -73,6 +73,8 @@ export const LOGIN_FAILURES_BUCKET = 'login-failures';
 const MAX_CAS_ATTEMPTS = 20;
 /** Every shared operation (a few KV round trips) within this, else the local counter answers. */
 const SHARED_TIMEOUT_MS = 2_000;
+/** After a failure, the KV is tried again this much later; meanwhile the local counter answers at once. */
+const SHARED_RETRY_MS = 5_000;
 
 /** A KV value: the failure times (ms since the epoch, ascending). */
 const storedTimes = z.array(z.number().int()).catch([]);
@@ -104,11 +106,17 @@ export function gateOf(live: readonly number[], now: number, opts: FailureCounte
 export class SharedFailureCounter implements FailureCounter {
   private readonly fallback: LocalFailureCounter;
   private degraded = false;
+  /** While degraded: when to try the KV again (so a login does not wait for a dead KV every time). */
+  private retryAt = 0;
 
   constructor(
     private readonly openStore: () => Promise<KeyValueStore>,
     private readonly namespace: string,
-    private readonly opts: FailureCounterOptions & { logger: Logger; timeoutMs?: number },
+    private readonly opts: FailureCounterOptions & {
+      logger: Logger;
+      timeoutMs?: number;
+      retryMs?: number;
+    },
   ) {
     this.fallback = new LocalFailureCounter(opts);
   }
@@ -181,8 +189,12 @@ export class SharedFailureCounter implements FailureCounter {
     );
   }
 
-  /** The KV answers within the timeout, or the local counter does (logged once per outage). */
+  /**
+   * The KV answers within the timeout, or the local counter does (logged once per outage); after a
+   * failure the KV is skipped for SHARED_RETRY_MS, then tried again.
+   */
   private async guarded<R>(shared: () => Promise<R>, local: () => Promise<R>): Promise<R> {
+    if (this.degraded && Date.now() < this.retryAt) return local();
     try {
       const result = await withTimeout(
         shared(),
@@ -195,6 +207,7 @@ export class SharedFailureCounter implements FailureCounter {
       }
       return result;
     } catch (err) {
+      this.retryAt = Date.now() + (this.opts.retryMs ?? SHARED_RETRY_MS);
       if (!this.degraded) {
         this.degraded = true;
         this.opts.logger.warn(
