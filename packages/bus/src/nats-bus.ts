@@ -399,7 +399,11 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
       await withTimeout(nc.flush(), requestTimeoutMs, 'subscribing');
       return {
         async unsubscribe() {
-          if (!sub.isClosed()) sub.unsubscribe();
+          if (sub.isClosed()) return;
+          sub.unsubscribe();
+          // Once flush returns the server knows: nothing more is routed here (a request then gets
+          // "no responders" at once instead of waiting for a reply that never comes).
+          await withTimeout(nc.flush(), requestTimeoutMs, 'unsubscribing').catch(() => {});
         },
       };
     },
@@ -492,7 +496,11 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
       await withTimeout(nc.flush(), requestTimeoutMs, 'subscribing');
       return {
         async unsubscribe() {
-          if (!sub.isClosed()) sub.unsubscribe();
+          if (sub.isClosed()) return;
+          sub.unsubscribe();
+          // Once flush returns the server knows: nothing more is routed here (a request then gets
+          // "no responders" at once instead of waiting for a reply that never comes).
+          await withTimeout(nc.flush(), requestTimeoutMs, 'unsubscribing').catch(() => {});
         },
       };
     },
