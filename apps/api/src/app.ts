@@ -36,7 +36,8 @@ import { HealthService } from './services/health.service.ts';
 import { createImageMetrics } from './services/image-metrics.ts';
 import { createImagesService } from './services/images.service.ts';
 import { LibrariesService } from './services/libraries.service.ts';
-import { LoginLockout } from './services/login-lockout.service.ts';
+import { LOGIN_FAILURES_BUCKET } from './services/login-failure-counter.ts';
+import { LOCKOUT_WINDOW_MS, LoginLockout } from './services/login-lockout.service.ts';
 import { VideoService } from './services/video.service.ts';
 import { VideoStatusBoard } from './services/video-status-board.ts';
 import { VideoUrlSigner } from './services/video-url-signer.ts';
@@ -75,6 +76,15 @@ export function createApp(deps: AppDeps): App {
   const health = new HealthService(deps.database, deps.bus);
   const lockout = new LoginLockout(new LoginLockoutLiftsRepository(deps.database.db), {
     maxFailures: deps.config.env.LOGIN_MAX_FAILURES_PER_MINUTE,
+    // On NATS the failures are counted in a KV bucket every api replica shares.
+    ...(deps.bus.status().transport === 'nats'
+      ? {
+          shared: {
+            openStore: () => deps.bus.keyValue(LOGIN_FAILURES_BUCKET, { maxAgeMs: LOCKOUT_WINDOW_MS }),
+            logger: deps.logger.child({ component: 'login-lockout' }),
+          },
+        }
+      : {}),
   });
   const libraries = new LibrariesService(
     new LibrariesRepository(deps.database.db),

@@ -1,47 +1,7 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startTracing } from '@lumen/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCollector } from './otlp-collector.ts';
 import { startTestApi, type TestApi } from './test-api.ts';
-
-/** A small real OTLP/HTTP collector: records the span names of every POST /v1/traces (JSON). */
-function startCollector() {
-  const spans: { name: string; attributes: Record<string, unknown> }[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => {
-      body += String(d);
-    });
-    req.on('end', () => {
-      if (req.method === 'POST' && req.url === '/v1/traces') {
-        const parsed = JSON.parse(body) as {
-          resourceSpans: {
-            scopeSpans: {
-              spans: { name: string; attributes: { key: string; value: Record<string, unknown> }[] }[];
-            }[];
-          }[];
-        };
-        for (const rs of parsed.resourceSpans)
-          for (const ss of rs.scopeSpans)
-            for (const s of ss.spans)
-              spans.push({
-                name: s.name,
-                attributes: Object.fromEntries(s.attributes.map((a) => [a.key, Object.values(a.value)[0]])),
-              });
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  return new Promise<{ url: string; spans: typeof spans; close: () => void }>((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        spans,
-        close: () => server.close(),
-      }),
-    ),
-  );
-}
 
 describe('OpenTelemetry tracing (OTLP_OTLS_ENDPOINT set)', () => {
   let collector: Awaited<ReturnType<typeof startCollector>>;

@@ -9,7 +9,7 @@
  * deliveries it is published to the dead-letter subject `dlq.<subject>` with
  * the last error.
  */
-import type { KeyValueStore } from './key-value.ts';
+import type { KeyValueOptions, KeyValueStore } from './key-value.ts';
 
 export interface Subscription {
   unsubscribe(): Promise<void>;
@@ -104,8 +104,10 @@ export interface Bus {
   /**
    * A key-value store shared by every process on this bus (compare-and-swap writes), for
    * coordination such as leases. NATS: a KV bucket `<prefix>_<bucket>`; memory: this process only.
+   * With `maxAgeMs` (NATS: the bucket's TTL, set when the bucket is created), an entry not written
+   * for that long is dropped; the memory store keeps entries until deleted.
    */
-  keyValue(bucket: string): Promise<KeyValueStore>;
+  keyValue(bucket: string, opts?: KeyValueOptions): Promise<KeyValueStore>;
   /**
    * Ask one responder of `subject` and wait for its answer (request/reply: nothing is stored, a
    * request nobody answers in time is lost). Rejects with `TimeoutError` after `timeoutMs`, with

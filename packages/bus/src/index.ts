@@ -14,7 +14,7 @@ export type { BusLogger } from './bus-logger.ts';
 export { consoleBusLogger } from './bus-logger.ts';
 export { CONSUME_DEFAULTS } from './consume-options.ts';
 export { type BusConfig, createBus } from './create-bus.ts';
-export type { KeyValueEntry, KeyValueStore } from './key-value.ts';
+export type { KeyValueEntry, KeyValueOptions, KeyValueStore } from './key-value.ts';
 export { currentLeaseHolder, Lease, type LeaseOptions, leaseHolder } from './lease.ts';
 export { createMemoryBus, type MemoryBusOptions } from './memory-bus.ts';
 export {

@@ -23,6 +23,11 @@ export interface KeyValueStore {
   keys(): Promise<string[]>;
 }
 
+export interface KeyValueOptions {
+  /** Drop an entry this long after its last write (NATS: the bucket TTL; per-key TTL needs 2.11). */
+  maxAgeMs?: number;
+}
+
 /** Bucket names: letters, digits, `_` and `-` (NATS KV's rule). */
 export function assertBucketName(bucket: string): void {
   if (!/^[A-Za-z0-9_-]+$/.test(bucket)) {

@@ -30,7 +30,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { errors, type Msg, type NatsConnection, nanos } from '@nats-io/nats-core';
+import { errors, type Msg, type MsgHdrs, type NatsConnection, nanos } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type {
   Bus,
@@ -52,10 +52,11 @@ import {
   resolveConsumeOptions,
 } from './consume-options.ts';
 import { decodeJson, encodeJson } from './json-codec.ts';
-import { assertBucketName, assertKey, type KeyValueStore } from './key-value.ts';
+import { assertBucketName, assertKey, type KeyValueOptions, type KeyValueStore } from './key-value.ts';
 import { NoResponderError, replyOf, unwrapReply } from './request-reply.ts';
 import { assertEventSubject, assertJobSubject, assertSubjectPattern } from './subjects.ts';
 import { sleep, TimeoutError, withTimeout } from './timeouts.ts';
+import { inRemoteSpan, traceHeaders } from './trace-context.ts';
 
 export interface NatsBusOptions {
   /** `nats://host:port`, a comma-separated list, or an array. */
@@ -177,7 +178,7 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
   }
 
   function publishEvent(subject: string, data: unknown): void {
-    nc.publish(`${prefix}.${subject}`, encodeJson(data));
+    nc.publish(`${prefix}.${subject}`, encodeJson(data), withTraceHeaders({}));
   }
 
   async function ensureConsumer(subject: string, ackWaitMs: number): Promise<JsConsumer> {
@@ -265,7 +266,13 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
     };
 
     try {
-      await handler(job);
+      await inRemoteSpan(
+        `job ${subject}`,
+        'consumer',
+        msg.headers,
+        { ...spanAttributes(msg.subject), 'messaging.nats.delivery_count': attempt },
+        () => handler(job),
+      );
     } catch (err) {
       if (!settle()) {
         logger.warn({ err, subject, attempt }, 'job handler failed after settling its job');
@@ -377,18 +384,26 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
             return;
           }
           const subject = msg.subject.slice(prefix.length + 1);
-          void Promise.resolve()
-            .then(() => handler(decodeJson<T>(msg.string()), subject))
-            .catch((handlerErr: unknown) =>
-              logger.error({ err: handlerErr, subject }, 'event handler failed'),
-            );
+          void inRemoteSpan(
+            `event ${subject}`,
+            'consumer',
+            msg.headers,
+            spanAttributes(msg.subject),
+            async () => handler(decodeJson<T>(msg.string()), subject),
+          ).catch((handlerErr: unknown) =>
+            logger.error({ err: handlerErr, subject }, 'event handler failed'),
+          );
         },
       });
       // The server knows the subscription once flush returns: events published after this are seen.
       await withTimeout(nc.flush(), requestTimeoutMs, 'subscribing');
       return {
         async unsubscribe() {
-          if (!sub.isClosed()) sub.unsubscribe();
+          if (sub.isClosed()) return;
+          sub.unsubscribe();
+          // Once flush returns the server knows: nothing more is routed here (a request then gets
+          // "no responders" at once instead of waiting for a reply that never comes).
+          await withTimeout(nc.flush(), requestTimeoutMs, 'unsubscribing').catch(() => {});
         },
       };
     },
@@ -397,10 +412,11 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
       assertOpen();
       assertJobSubject(subject);
       const dedup = enqueueOpts?.dedupId !== undefined ? { msgID: enqueueOpts.dedupId } : {};
-      await js.publish(jobStreamSubject(prefix, subject), encodeJson(data), {
-        timeout: requestTimeoutMs,
-        ...dedup,
-      });
+      await js.publish(
+        jobStreamSubject(prefix, subject),
+        encodeJson(data),
+        withTraceHeaders({ timeout: requestTimeoutMs, ...dedup }),
+      );
     },
 
     async consume<T>(
@@ -417,11 +433,11 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
       return consumer;
     },
 
-    async keyValue(bucket: string): Promise<KeyValueStore> {
+    async keyValue(bucket: string, kvOpts: KeyValueOptions = {}): Promise<KeyValueStore> {
       assertBucketName(bucket);
       let store = stores.get(bucket);
       if (!store) {
-        store = openKeyValue(js, `${prefix}_${bucket}`, requestTimeoutMs);
+        store = openKeyValue(js, `${prefix}_${bucket}`, requestTimeoutMs, kvOpts);
         stores.set(bucket, store);
         store.catch(() => stores.delete(bucket));
       }
@@ -433,9 +449,11 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
       assertEventSubject(subject);
       let msg: Msg;
       try {
-        msg = await nc.request(requestSubject(prefix, subject), encodeJson(data), {
-          timeout: requestOpts.timeoutMs,
-        });
+        msg = await nc.request(
+          requestSubject(prefix, subject),
+          encodeJson(data),
+          withTraceHeaders({ timeout: requestOpts.timeoutMs }),
+        );
       } catch (err) {
         const cause = err instanceof Error ? err.cause : undefined;
         const noResponders =
@@ -462,7 +480,11 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
             logger.error({ err, subject }, 'responder subscription failed');
             return;
           }
-          void replyOf(() => handler(decodeJson<T>(msg.string()), subject)).then((envelope) => {
+          const answer = () =>
+            inRemoteSpan(`request ${subject}`, 'server', msg.headers, spanAttributes(msg.subject), () =>
+              handler(decodeJson<T>(msg.string()), subject),
+            );
+          void replyOf(answer).then((envelope) => {
             try {
               msg.respond(encodeJson(envelope));
             } catch (respondErr) {
@@ -474,7 +496,11 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
       await withTimeout(nc.flush(), requestTimeoutMs, 'subscribing');
       return {
         async unsubscribe() {
-          if (!sub.isClosed()) sub.unsubscribe();
+          if (sub.isClosed()) return;
+          sub.unsubscribe();
+          // Once flush returns the server knows: nothing more is routed here (a request then gets
+          // "no responders" at once instead of waiting for a reply that never comes).
+          await withTimeout(nc.flush(), requestTimeoutMs, 'unsubscribing').catch(() => {});
         },
       };
     },
@@ -534,9 +560,28 @@ async function deleteJobsStream(jsm: JetStreamManager, prefix: string): Promise<
   }
 }
 
+/** `opts` plus the active trace context as headers, when there is one (tracing on). */
+function withTraceHeaders<O extends object>(opts: O): O & { headers?: MsgHdrs } {
+  const headers = traceHeaders();
+  return headers ? { ...opts, headers } : opts;
+}
+
+function spanAttributes(natsSubject: string): Record<string, string> {
+  return { 'messaging.system': 'nats', 'messaging.destination.name': natsSubject };
+}
+
 /** A KV bucket (created when missing, history 1) behind the KeyValueStore contract. */
-async function openKeyValue(js: JetStreamClient, name: string, timeoutMs: number): Promise<KeyValueStore> {
-  const kv = await new Kvm(js).create(name, { history: 1, timeout: timeoutMs });
+async function openKeyValue(
+  js: JetStreamClient,
+  name: string,
+  timeoutMs: number,
+  opts: KeyValueOptions,
+): Promise<KeyValueStore> {
+  const kv = await new Kvm(js).create(name, {
+    history: 1,
+    timeout: timeoutMs,
+    ...(opts.maxAgeMs === undefined ? {} : { ttl: opts.maxAgeMs }),
+  });
   /** A write refused because the key's revision moved on (or it exists, for create). */
   const isConflict = (err: unknown) =>
     isApiError(err, JetStreamApiCodes.StreamWrongLastSequence) ||

@@ -81,7 +81,7 @@ export function registerAuthRoutes(app: App, deps: { auth: AuthService; lockout:
       c.var.logger.info({ address, username }, 'login failed');
       throw unauthorized('invalid username or password');
     }
-    deps.lockout.succeeded(attempt);
+    await deps.lockout.succeeded(attempt);
     c.header('Cache-Control', 'no-store');
     return c.json({ token }, 200);
   });

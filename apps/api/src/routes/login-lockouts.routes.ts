@@ -55,9 +55,9 @@ const listRoute = createRoute({
   method: 'get',
   path: '/login-lockouts',
   tags: ['auth'],
-  summary: 'The login lockouts in force in this api process (admin)',
+  summary: 'The login lockouts in force (admin)',
   description:
-    'Each lock is a user name at an address (LOGIN_MAX_FAILURES_PER_MINUTE failures in the last minute) or a whole address (five times that, whatever the names). Counts live in each api process.',
+    'Each lock is a user name at an address (LOGIN_MAX_FAILURES_PER_MINUTE failures in the last minute) or a whole address (five times that, whatever the names). On NATS the counts are shared by every api replica (a KV bucket); standalone, or while NATS does not answer, they live in each api process.',
   security: [{ bearerAuth: [] }],
   middleware: [requireAdmin('list login lockouts')] as const,
   responses: {
@@ -91,8 +91,8 @@ const liftRoute = createRoute({
 });
 
 export function registerLoginLockoutRoutes(app: App, deps: { lockout: LoginLockout }): void {
-  app.openapi(listRoute, (c) => {
-    const locks = deps.lockout.locks().map((lock) => ({
+  app.openapi(listRoute, async (c) => {
+    const locks = (await deps.lockout.locks()).map((lock) => ({
       username: lock.username,
       address: lock.address,
       failures: lock.failures,

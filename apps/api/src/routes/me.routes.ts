@@ -97,7 +97,7 @@ export function registerMeRoutes(app: App, deps: { auth: AuthService; lockout: L
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       // The current password was right: a refused new one is no failed guess.
-      deps.lockout.succeeded(attempt);
+      await deps.lockout.succeeded(attempt);
       throw new ProblemError('validation', `new_password: ${err.message}`, {
         errors: [{ in: 'body', name: 'new_password', message: err.message }],
       });
@@ -108,7 +108,7 @@ export function registerMeRoutes(app: App, deps: { auth: AuthService; lockout: L
         errors: [{ in: 'body', name: 'current_password', message: 'wrong password' }],
       });
     }
-    deps.lockout.succeeded(attempt);
+    await deps.lockout.succeeded(attempt);
     c.var.logger.info({ userId: user.id }, 'password changed; earlier tokens revoked');
     c.header('Cache-Control', 'no-store');
     return c.json({ token }, 200);

@@ -1,9 +1,12 @@
+import type { KeyValueStore } from '@lumen/bus';
 import type { LoginLockoutLiftRow, LoginLockoutLiftsRepository } from '@lumen/db';
-import { LoginRateLimiter } from './login-rate-limiter.ts';
+import type { Logger } from 'pino';
+import { type FailureCounter, LocalFailureCounter, SharedFailureCounter } from './login-failure-counter.ts';
 
 /**
- * The login lockout (issue 11). Failed password checks are counted in memory, per api process,
- * over a sliding minute:
+ * The login lockout (issue 11). Failed password checks are counted over a sliding minute, in this
+ * api process (standalone, in-memory bus) or, on NATS, in a KV bucket shared by every api replica
+ * (issue 15; see SharedFailureCounter for what happens when NATS does not answer):
  * - per user name and address: LOGIN_MAX_FAILURES_PER_MINUTE. A locked pair is refused even with
  *   the right password: were the right password let through, the lock would not slow guessing at
  *   all (a guess answered 200 instead of 429 is the answer). Other users at the same address
@@ -54,20 +57,30 @@ function splitPairKey(key: string): { address: string; username: string } {
 }
 
 export class LoginLockout {
-  private readonly pairs: LoginRateLimiter;
-  private readonly addresses: LoginRateLimiter;
+  private readonly pairs: FailureCounter;
+  private readonly addresses: FailureCounter;
   private readonly windowMs: number;
 
   constructor(
     private readonly lifts: LoginLockoutLiftsRepository,
-    opts: { maxFailures: number; windowMs?: number },
+    opts: {
+      maxFailures: number;
+      windowMs?: number;
+      /** Counters shared by the api replicas (NATS KV); without it, counted in this process. */
+      shared?: { openStore: () => Promise<KeyValueStore>; logger: Logger };
+    },
   ) {
     const windowMs = opts.windowMs ?? LOCKOUT_WINDOW_MS;
-    this.pairs = new LoginRateLimiter({ maxFailures: opts.maxFailures, windowMs });
-    this.addresses = new LoginRateLimiter({
-      maxFailures: opts.maxFailures * ADDRESS_FAILURE_FACTOR,
-      windowMs,
-    });
+    const counter = (namespace: string, maxFailures: number): FailureCounter =>
+      opts.shared
+        ? new SharedFailureCounter(opts.shared.openStore, namespace, {
+            maxFailures,
+            windowMs,
+            logger: opts.shared.logger,
+          })
+        : new LocalFailureCounter({ maxFailures, windowMs });
+    this.pairs = counter('pair', opts.maxFailures);
+    this.addresses = counter('address', opts.maxFailures * ADDRESS_FAILURE_FACTOR);
     this.windowMs = windowMs;
   }
 
@@ -77,29 +90,28 @@ export class LoginLockout {
    * `succeeded` takes it back, so parallel guesses cannot slip past the limit.
    */
   async begin(username: string, address: string, now = Date.now()): Promise<LoginAttempt> {
-    if (this.refusal(username, address, now)) {
-      for (const lift of await this.lifts.matching(now - this.windowMs, username, address)) {
-        this.apply(lift);
-      }
+    let refused = await this.count(username, address, now);
+    if (refused) {
+      const lifts = await this.lifts.matching(now - this.windowMs, username, address);
+      if (lifts.length === 0) return refused;
+      for (const lift of lifts) await this.apply(lift);
+      refused = await this.count(username, address, now);
+      if (refused) return refused;
     }
-    // No await between this check and the counting below: they are one step.
-    const refused = this.refusal(username, address, now);
-    if (refused) return refused;
-    this.pairs.begin(pairKey(address, username), now);
-    this.addresses.begin(address, now);
     return { allowed: true, at: now, username, address };
   }
 
   /** The password was right: the attempt was no failure. */
-  succeeded(attempt: Extract<LoginAttempt, { allowed: true }>): void {
-    this.pairs.forgive(pairKey(attempt.address, attempt.username), attempt.at);
-    this.addresses.forgive(attempt.address, attempt.at);
+  async succeeded(attempt: Extract<LoginAttempt, { allowed: true }>): Promise<void> {
+    await this.pairs.forgive(pairKey(attempt.address, attempt.username), attempt.at);
+    await this.addresses.forgive(attempt.address, attempt.at);
   }
 
   /**
    * Lift the lockout of a user name (on every address), an address (every name there, and its
    * address limit), or a name at an address (and that address's limit): failures counted until
-   * now are forgotten, here and, through the row written, in every other api process.
+   * now are forgotten, here (and in the shared counters) and, through the row written, in every
+   * other api process.
    */
   async lift(request: LiftRequest, liftedBy: string, now = Date.now()): Promise<LiftResult> {
     if (request.username === undefined && request.address === undefined) {
@@ -107,58 +119,60 @@ export class LoginLockout {
     }
     const lift = await this.lifts.add({ ...request, liftedAtMs: now, liftedBy });
     await this.lifts.prune(now - LIFT_ROWS_KEPT_MS);
-    return { lift, forgotten: this.apply(lift) };
+    return { lift, forgotten: await this.apply(lift) };
   }
 
-  /** The lockouts in force in this process: a name at an address, or a whole address (`username` null). */
-  locks(now = Date.now()): ActiveLock[] {
+  /**
+   * The lockouts in force (in this process, or across the replicas with shared counters): a name
+   * at an address, or a whole address (`username` null).
+   */
+  async locks(now = Date.now()): Promise<ActiveLock[]> {
     const out: ActiveLock[] = [];
-    for (const key of this.pairs.keys()) {
-      const gate = this.pairs.peek(key, now);
-      if (gate.allowed) continue;
-      const { address, username } = splitPairKey(key);
-      out.push({
-        username,
-        address,
-        failures: this.pairs.failureCount(key, now),
-        retryAfterSeconds: gate.retryAfterSeconds,
-      });
+    for (const lock of await this.pairs.locked(now)) {
+      const { address, username } = splitPairKey(lock.key);
+      out.push({ username, address, failures: lock.failures, retryAfterSeconds: lock.retryAfterSeconds });
     }
-    for (const address of this.addresses.keys()) {
-      const gate = this.addresses.peek(address, now);
-      if (gate.allowed) continue;
+    for (const lock of await this.addresses.locked(now)) {
       out.push({
         username: null,
-        address,
-        failures: this.addresses.failureCount(address, now),
-        retryAfterSeconds: gate.retryAfterSeconds,
+        address: lock.key,
+        failures: lock.failures,
+        retryAfterSeconds: lock.retryAfterSeconds,
       });
     }
     return out;
   }
 
-  private refusal(
+  /**
+   * Count the attempt against the name at the address, then the address (each a check-and-count in
+   * one step); a refusal by the address takes the name's count back. Undefined: counted.
+   */
+  private async count(
     username: string,
     address: string,
     now: number,
-  ): Extract<LoginAttempt, { allowed: false }> | undefined {
-    const pair = this.pairs.peek(pairKey(address, username), now);
+  ): Promise<Extract<LoginAttempt, { allowed: false }> | undefined> {
+    const key = pairKey(address, username);
+    const pair = await this.pairs.begin(key, now);
     if (!pair.allowed) return { ...pair, scope: 'user-and-address' };
-    const whole = this.addresses.peek(address, now);
-    if (!whole.allowed) return { ...whole, scope: 'address' };
+    const whole = await this.addresses.begin(address, now);
+    if (!whole.allowed) {
+      await this.pairs.forgive(key, now);
+      return { ...whole, scope: 'address' };
+    }
     return undefined;
   }
 
   /** Forget what `lift` covers, counted at or before it was made; returns how many failures. */
-  private apply(lift: LoginLockoutLiftRow): number {
+  private async apply(lift: LoginLockoutLiftRow): Promise<number> {
     let forgotten = 0;
-    for (const key of this.pairs.keys()) {
+    for (const key of await this.pairs.keys()) {
       const { address, username } = splitPairKey(key);
       if (lift.username !== null && lift.username !== username) continue;
       if (lift.address !== null && lift.address !== address) continue;
-      forgotten += this.pairs.clearUpTo(key, lift.lifted_at_ms);
+      forgotten += await this.pairs.clearUpTo(key, lift.lifted_at_ms);
     }
-    if (lift.address !== null) this.addresses.clearUpTo(lift.address, lift.lifted_at_ms);
+    if (lift.address !== null) await this.addresses.clearUpTo(lift.address, lift.lifted_at_ms);
     return forgotten;
   }
 }
