@@ -78,10 +78,16 @@ export class FaceCodeIndex implements FaceVectorIndex {
    * `beforeStore` runs inside a build after it read the block's counter and faces, before it
    * stores the block: tests put a concurrent write there.
    */
+  private readonly cache: CodeBlockCache;
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly hooks: { beforeStore?: (block: number) => Promise<void> } = {},
-  ) {}
+    /** Decoded blocks kept in memory (64 MiB: the codes of a million 512-d faces). */
+    cacheBytes = 64 * 1024 * 1024,
+  ) {
+    this.cache = new CodeBlockCache(cacheBytes);
+  }
 
   async nearest(query: Float32Array, modelVersion: string, k: number, excludeId = 0): Promise<SimilarFace[]> {
     if (k <= 0 || isZeroEmbedding(query)) return [];
@@ -219,24 +225,44 @@ export class FaceCodeIndex implements FaceVectorIndex {
         .where('block_no', '<=', lastBlock)
         .execute();
       const current = new Map(counters.map((row) => [row.block_no, row.version]));
+      // What is stored, without the codes: those come from this process's cache when it holds the
+      // same build (same counter and center), so a search reads only blocks that changed.
       const stored = await this.db
         .selectFrom('face_code_blocks')
-        .select(['block_no', 'version', 'center_version', 'face_ids', 'codes'])
+        .select(['block_no', 'version', 'center_version'])
         .where('model_version', '=', modelVersion)
         .where('block_no', '<=', lastBlock)
         .execute();
       const byNumber = new Map(stored.map((row) => [row.block_no, row]));
+      const fresh = (no: number) => {
+        const row = byNumber.get(no);
+        return (
+          row !== undefined && row.version === (current.get(no) ?? 0) && row.center_version === center.version
+        );
+      };
+      const toRead: number[] = [];
+      for (let no = 0; no <= lastBlock; no++) {
+        if (fresh(no) && !this.cache.get(modelVersion, no, byNumber.get(no) as BuildKey)) toRead.push(no);
+      }
+      for (const part of chunk(toRead, IN_LIST_CHUNK_SIZE)) {
+        const rows = await this.db
+          .selectFrom('face_code_blocks')
+          .select(['block_no', 'version', 'center_version', 'face_ids', 'codes'])
+          .where('model_version', '=', modelVersion)
+          .where('block_no', 'in', part)
+          .execute();
+        for (const row of rows) this.cache.put(modelVersion, row.block_no, row, fromRow(row));
+      }
       const blocks: CodeBlock[] = [];
       let built = 0;
       let faces = 0;
       for (let no = 0; no <= lastBlock; no++) {
-        const row = byNumber.get(no);
-        const fresh =
-          row !== undefined &&
-          row.version === (current.get(no) ?? 0) &&
-          row.center_version === center.version;
-        const block = fresh ? fromRow(row) : await this.build(modelVersion, no, center);
-        if (!fresh) built++;
+        const key = byNumber.get(no);
+        let block = fresh(no) && key ? this.cache.get(modelVersion, no, key) : undefined;
+        if (!block) {
+          block = await this.build(modelVersion, no, center);
+          built++;
+        }
         faces += block.ids.length;
         if (block.ids.length > 0) blocks.push(block);
       }
@@ -287,7 +313,9 @@ export class FaceCodeIndex implements FaceVectorIndex {
       .values({ model_version: modelVersion, block_no: no, ...values })
       .onConflict((oc) => oc.columns(['model_version', 'block_no']).doUpdateSet(values))
       .execute();
-    return { ids, codes };
+    const block = { ids, codes };
+    this.cache.put(modelVersion, no, values, block);
+    return block;
   }
 }
 
@@ -299,11 +327,66 @@ function bytesOf(words: Uint32Array): Buffer {
 }
 
 function wordsOf(bytes: Uint8Array): Uint32Array {
-  if (LITTLE_ENDIAN) return new Uint32Array(Uint8Array.from(bytes).buffer);
+  if (LITTLE_ENDIAN) {
+    // A view when aligned (better-sqlite3 and pg hand out whole buffers), a copy otherwise.
+    const aligned = bytes.byteOffset % 4 === 0 ? bytes : Uint8Array.from(bytes);
+    return new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
+  }
   const out = new Uint32Array(bytes.byteLength / 4);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < out.length; i++) out[i] = view.getUint32(i * 4, true);
   return out;
+}
+
+/** Which build of a block: its counter and its center. */
+interface BuildKey {
+  version: number;
+  center_version: number;
+}
+
+/**
+ * Decoded code blocks of this process, least recently used dropped beyond a byte budget. An entry
+ * serves only the build it was made from (same counter, same center): the database says which
+ * build is current on every search.
+ */
+export class CodeBlockCache {
+  private readonly entries = new Map<string, { key: BuildKey; block: CodeBlock; bytes: number }>();
+  private bytes = 0;
+  constructor(private readonly maxBytes: number) {}
+
+  get(model: string, no: number, key: BuildKey): CodeBlock | undefined {
+    const name = `${no}\u0000${model}`;
+    const entry = this.entries.get(name);
+    if (!entry || entry.key.version !== key.version || entry.key.center_version !== key.center_version) {
+      return undefined;
+    }
+    this.entries.delete(name);
+    this.entries.set(name, entry);
+    return entry.block;
+  }
+
+  put(model: string, no: number, key: BuildKey, block: CodeBlock): void {
+    const name = `${no}\u0000${model}`;
+    const old = this.entries.get(name);
+    if (old) this.bytes -= old.bytes;
+    this.entries.delete(name);
+    const bytes = block.ids.byteLength + block.codes.byteLength;
+    this.entries.set(name, {
+      key: { version: key.version, center_version: key.center_version },
+      block,
+      bytes,
+    });
+    this.bytes += bytes;
+    for (const [oldest, entry] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.bytes -= entry.bytes;
+    }
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
 }
 
 function fromRow(row: { face_ids: Uint8Array; codes: Uint8Array }): CodeBlock {
