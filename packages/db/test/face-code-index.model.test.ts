@@ -41,6 +41,8 @@ interface Real {
   faces: FacesRepository;
   maintenance: MaintenanceRepository;
   index: FaceCodeIndex;
+  /** A second api replica: its own block cache over the same database. */
+  replica: FaceCodeIndex;
   exact: ExactScanFaceIndex;
   /** A write to run inside the next block build (after its reads, before it stores the block). */
   pendingRace?: () => Promise<void>;
@@ -163,7 +165,8 @@ class Search implements Cmd {
     const ids = [...model.faces.keys()];
     const exclude = ids.length > 0 ? ids[this.pick % ids.length] : undefined;
     const query = vector(`query${this.pick}`);
-    const got = await real.index.nearest(query, this.modelVersion, this.k, exclude);
+    const index = this.pick % 2 === 0 ? real.index : real.replica;
+    const got = await index.nearest(query, this.modelVersion, this.k, exclude);
     const want = await real.exact.nearest(query, this.modelVersion, this.k, exclude);
     expect(got.map((g) => g.id)).toEqual(want.map((w) => w.id));
     for (const [i, g] of got.entries()) expect(g.similarity).toBeCloseTo(want[i]?.similarity ?? 0, 4);
@@ -223,6 +226,7 @@ describe.each(ENGINES)('face search by binary codes on %s', (engine: Engine) => 
           faces: new FacesRepository(database.db, database.kind),
           maintenance: new MaintenanceRepository(database.db),
           exact: new ExactScanFaceIndex(database),
+          replica: new FaceCodeIndex(database.db),
           index: new FaceCodeIndex(database.db, {
             beforeStore: async () => {
               const race = real.pendingRace;
