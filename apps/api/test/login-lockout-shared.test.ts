@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createMemoryBus, createNatsBus, deleteBusPrefix, type KeyValueStore } from '@lumen/bus';
-import { natsTestUrl, requireNats } from '@lumen/test-support';
+import { natsForTest, natsTestUrl } from '@lumen/test-support';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN_FAILURES_BUCKET, SharedFailureCounter } from '../src/services/login-failure-counter.ts';
@@ -23,13 +23,12 @@ const freshPrefix = () => {
   return prefix;
 };
 
-let natsUp = false;
-beforeAll(async () => {
-  await requireNats(servers);
-  natsUp = true;
-});
+const nats = natsForTest(servers);
+beforeAll(nats.up);
 afterAll(async () => {
-  if (natsUp) for (const prefix of prefixes) await deleteBusPrefix(servers, prefix);
+  await nats.ifUp(async () => {
+    for (const prefix of prefixes) await deleteBusPrefix(servers, prefix);
+  });
 });
 
 function capture() {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createNatsBus, deleteBusPrefix } from '@lumen/bus';
 import { startTracing, type Tracing } from '@lumen/runtime';
-import { natsTestUrl, requireNats } from '@lumen/test-support';
+import { natsForTest, natsTestUrl } from '@lumen/test-support';
 import { trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startCollector } from './otlp-collector.ts';
@@ -17,14 +17,13 @@ import { makeH264Aac, startVideoFixture, type VideoFixture, waitFor } from './vi
 const servers = natsTestUrl();
 const prefix = `test_trace_${randomBytes(4).toString('hex')}`;
 const CLIP = 'clips/h264.mp4';
-let natsUp = false;
+const nats = natsForTest(servers);
 let collector: Awaited<ReturnType<typeof startCollector>>;
 let tracing: Tracing | undefined;
 let f: VideoFixture;
 
 beforeAll(async () => {
-  await requireNats(servers);
-  natsUp = true;
+  await nats.up();
   collector = await startCollector();
   tracing = startTracing({ endpoint: collector.url, serviceName: 'api' });
   const bus = await createNatsBus({ servers, prefix });
@@ -35,7 +34,7 @@ afterAll(async () => {
   await f?.stop();
   await tracing?.shutdown();
   collector?.close();
-  if (natsUp) await deleteBusPrefix(servers, prefix);
+  await nats.ifUp(() => deleteBusPrefix(servers, prefix));
 });
 
 it('a video request: the api span is the parent of the transcoder span that answered over NATS', async () => {

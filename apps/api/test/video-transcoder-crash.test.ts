@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createNatsBus, deleteBusPrefix, type NatsBus } from '@lumen/bus';
 import type { VideoStatusEvent } from '@lumen/core';
-import { natsTestUrl, requireNats } from '@lumen/test-support';
+import { natsForTest, natsTestUrl } from '@lumen/test-support';
 import { start as startTranscoder, type TranscoderHandle } from '@lumen/transcoder';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -33,14 +33,11 @@ const HEARTBEAT_MS = Math.floor((ACK_WAIT_SECONDS * 1000) / 3);
 /** Event delivery, polling (200 ms) and a busy shared machine. */
 const SLACK_MS = 1_500;
 
-let natsUp = false;
-beforeAll(async () => {
-  await requireNats(servers);
-  natsUp = true;
-});
+const nats = natsForTest(servers);
+beforeAll(nats.up);
 
 afterAll(async () => {
-  if (natsUp) await deleteBusPrefix(servers, prefix);
+  await nats.ifUp(() => deleteBusPrefix(servers, prefix));
 });
 
 /** A 30 s 640x360 clip marked as rotated: transcoded (not copied), so the job runs for a while. */

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createNatsBus, deleteBusPrefix } from '@lumen/bus';
 import { hashFile } from '@lumen/media';
-import { natsTestUrl, requireNats } from '@lumen/test-support';
+import { natsForTest, natsTestUrl } from '@lumen/test-support';
 import { enqueueVideoJob } from '@lumen/video';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -221,13 +221,10 @@ describe('pnpm start (standalone)', () => {
 
 describe('each app alone (pnpm --filter @lumen/<app> start, over NATS)', () => {
   const prefix = `clean_stop_${TOKEN}`;
-  let natsUp = false;
-  beforeAll(async () => {
-    await requireNats(NATS_URL);
-    natsUp = true;
-  });
+  const nats = natsForTest(NATS_URL);
+  beforeAll(nats.up);
   afterAll(async () => {
-    if (natsUp) await deleteBusPrefix(NATS_URL, prefix).catch(() => undefined);
+    await nats.ifUp(() => deleteBusPrefix(NATS_URL, prefix).catch(() => undefined));
   });
 
   const appEnv = async (name: string, extra: Record<string, string> = {}) => {

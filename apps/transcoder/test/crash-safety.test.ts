@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createNatsBus, deleteBusPrefix, type NatsBus } from '@lumen/bus';
 import { parseConfig, type VideoJob } from '@lumen/core';
 import { hashFile } from '@lumen/media';
-import { natsTestUrl, requireNats } from '@lumen/test-support';
+import { natsForTest, natsTestUrl } from '@lumen/test-support';
 import { enqueueVideoJob, hlsPaths } from '@lumen/video';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -33,14 +33,11 @@ const ACK_WAIT_MS = 2_000;
 
 let tmp: string | undefined;
 
-let natsUp = false;
-beforeAll(async () => {
-  await requireNats(servers);
-  natsUp = true;
-});
+const nats = natsForTest(servers);
+beforeAll(nats.up);
 
 afterAll(async () => {
-  if (natsUp) await deleteBusPrefix(servers, prefix);
+  await nats.ifUp(() => deleteBusPrefix(servers, prefix));
   if (tmp) await fs.rm(tmp, { recursive: true, force: true });
 });
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createNatsBus, deleteBusPrefix, type NatsBus } from '@lumen/bus';
 import { type Config, parseConfig, type VideoIngestedJob } from '@lumen/core';
 import { hashFile } from '@lumen/media';
-import { natsTestUrl, requireNats } from '@lumen/test-support';
+import { natsForTest, natsTestUrl } from '@lumen/test-support';
 import { outputExists } from '@lumen/video';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, type TranscoderHandle } from '../src/index.ts';
@@ -58,10 +58,9 @@ async function startTranscoder(): Promise<{ handle: TranscoderHandle; stop(): Pr
   return { handle, stop };
 }
 
-let natsUp = false;
+const nats = natsForTest(servers);
 beforeAll(async () => {
-  await requireNats(servers);
-  natsUp = true;
+  await nats.up();
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'lumen-durable-ingest-'));
   const library = path.join(tmp, 'library');
   await fs.mkdir(library, { recursive: true });
@@ -82,7 +81,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   await watch?.close();
   await watcherBus?.close();
-  if (natsUp) await deleteBusPrefix(servers, prefix);
+  await nats.ifUp(() => deleteBusPrefix(servers, prefix));
   if (tmp) await fs.rm(tmp, { recursive: true, force: true });
 });
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createNatsBus, deleteBusPrefix, type NatsBus } from '@lumen/bus';
 import { type Config, type MediaIngestedEvent, parseConfig } from '@lumen/core';
 import { hashFile } from '@lumen/media';
-import { natsTestUrl, requireNats } from '@lumen/test-support';
+import { natsForTest, natsTestUrl } from '@lumen/test-support';
 import { gifPath, hlsPaths, previewClipPath } from '@lumen/video';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, type TranscoderHandle } from '../src/index.ts';
@@ -43,10 +43,9 @@ function ingested(relPath: string, contentHash: string): MediaIngestedEvent {
   };
 }
 
-let natsUp = false;
+const nats = natsForTest(servers);
 beforeAll(async () => {
-  await requireNats(servers);
-  natsUp = true;
+  await nats.up();
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'lumen-transcoder-nats-'));
   const library = path.join(tmp, 'library');
   await fs.mkdir(path.join(library, 'holiday'), { recursive: true });
@@ -76,7 +75,7 @@ afterAll(async () => {
   await transcoder?.stop();
   await watch?.close();
   await Promise.allSettled([transcoderBus?.close(), watcherBus?.close()]);
-  if (natsUp) await deleteBusPrefix(servers, prefix);
+  await nats.ifUp(() => deleteBusPrefix(servers, prefix));
   await server?.close();
   if (tmp) await fs.rm(tmp, { recursive: true, force: true });
 });

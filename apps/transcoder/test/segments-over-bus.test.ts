@@ -14,7 +14,7 @@ import {
   videoRequestSubjects,
 } from '@lumen/core';
 import { hashFile } from '@lumen/media';
-import { natsTestUrl, requireNats } from '@lumen/test-support';
+import { natsForTest, natsTestUrl } from '@lumen/test-support';
 import { hlsPaths } from '@lumen/video';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -39,15 +39,14 @@ const childScript = fileURLToPath(new URL('./fixtures/transcoder-process.ts', im
 const ASK = { timeoutMs: 30_000 };
 
 let tmp: string | undefined;
-let natsUp = false;
+const nats = natsForTest(servers);
 
 beforeAll(async () => {
-  await requireNats(servers);
-  natsUp = true;
+  await nats.up();
 });
 
 afterAll(async () => {
-  if (natsUp) await deleteBusPrefix(servers, prefix);
+  await nats.ifUp(() => deleteBusPrefix(servers, prefix));
   if (tmp) await fs.rm(tmp, { recursive: true, force: true });
 });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { natsTestUrl, requireNats } from '@lumen/test-support';
+import { natsForTest, natsTestUrl } from '@lumen/test-support';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBus, createNatsBus, deleteBusPrefix, jobConsumerName, jobsStreamName } from '../src/index.ts';
@@ -12,14 +12,11 @@ const prefix = `test_${randomBytes(4).toString('hex')}`;
 
 const open = () => createNatsBus({ servers, prefix, logger: quietLogger(), connectTimeoutMs: 3_000 });
 
-let natsUp = false;
-beforeAll(async () => {
-  await requireNats(servers);
-  natsUp = true;
-});
+const nats = natsForTest(servers);
+beforeAll(nats.up);
 
 afterAll(async () => {
-  if (natsUp) await deleteBusPrefix(servers, prefix);
+  await nats.ifUp(() => deleteBusPrefix(servers, prefix));
 });
 
 defineBusContract('nats', { open, openPeer: open });

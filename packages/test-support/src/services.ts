@@ -93,6 +93,26 @@ export async function requireNats(url = natsTestUrl()): Promise<string> {
 }
 
 /**
+ * NATS for a test file: `beforeAll(nats.up)` fails clearly when NATS is down, and in `afterAll`
+ * `nats.ifUp(cleanup)` runs the cleanup (deleting the test's prefix) only when it was up.
+ */
+export function natsForTest(url = natsTestUrl()): {
+  up(): Promise<void>;
+  ifUp(cleanup: () => Promise<unknown>): Promise<void>;
+} {
+  let reachable = false;
+  return {
+    async up() {
+      await requireNats(url);
+      reachable = true;
+    },
+    async ifUp(cleanup) {
+      if (reachable) await cleanup();
+    },
+  };
+}
+
+/**
  * PostgreSQL answers at `url` (default `postgresTestUrl()`) and lets the test role log in.
  * Resolves with the URL.
  */
