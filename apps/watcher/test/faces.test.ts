@@ -121,6 +121,13 @@ describe('watcher face stage', () => {
     expect(rows.get('private/secret.jpg')?.[0]?.status).toBeNull();
     expect(detects).toHaveLength(3);
     expect(detects.every((r) => r.status === 200)).toBe(true);
+
+    // The similarity search's code blocks were built by the tick after the faces were stored.
+    const blocks = await harness.database.db
+      .selectFrom('face_code_blocks')
+      .select(['model_version', 'faces'])
+      .execute();
+    expect(blocks).toEqual([{ model_version: 'lumen-fake-squares-1', faces: 2 }]);
   });
 
   it('loses nothing when the service stops mid-backlog, and finishes when it returns', async () => {

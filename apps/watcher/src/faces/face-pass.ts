@@ -59,6 +59,8 @@ export class FacePass {
   private readonly stopping = new AbortController();
   private eventWork = new Set<Promise<void>>();
   private last: FacePassSummary | undefined;
+  /** Faces were stored since the search blocks were last built. */
+  private facesStored = false;
 
   constructor(private readonly deps: FacePassDeps) {
     this.logger = deps.logger.child({ component: 'faces' });
@@ -123,12 +125,19 @@ export class FacePass {
       this.logger.info('face service answers again; the backlog resumes');
     }
     const items = await this.deps.faces.backlog(this.deps.backlogPerTick, this.excluded);
-    if (items.length === 0) return;
-    const started = Date.now();
-    await Promise.all(items.map((item) => this.detectOne(item, ctx.signal, summary)));
-    summary.deferred = items.length - summary.detected - summary.noFaces - summary.failed;
-    this.logger.info({ ...summary, ms: Date.now() - started }, 'face backlog drained');
-    if (summary.detected > 0 && this.deps.searchIndex) {
+    if (items.length > 0) {
+      const started = Date.now();
+      await Promise.all(items.map((item) => this.detectOne(item, ctx.signal, summary)));
+      summary.deferred = items.length - summary.detected - summary.noFaces - summary.failed;
+      this.logger.info({ ...summary, ms: Date.now() - started }, 'face backlog drained');
+    }
+    await this.refreshSearchIndex();
+  }
+
+  /** Build the similarity search's blocks once faces were stored (by the backlog or by events). */
+  private async refreshSearchIndex(): Promise<void> {
+    if (this.facesStored && this.deps.searchIndex) {
+      this.facesStored = false;
       const indexStarted = Date.now();
       try {
         const blocks = await this.deps.searchIndex.refreshAll();
@@ -153,6 +162,7 @@ export class FacePass {
         const outcome = await this.deps.detector.detect(item, {
           signal: AbortSignal.any([signal, this.stopping.signal]),
         });
+        if (outcome.kind === 'detected') this.facesStored = true;
         if (!summary) return;
         if (outcome.kind === 'detected') summary.detected++;
         else if (outcome.kind === 'no_faces') summary.noFaces++;
