@@ -12,7 +12,7 @@
  * - `/libraries` names the surviving watcher as the one watching.
  * Short WATCHER_LEASE_SECONDS (3) and TRANSCODE_ACK_WAIT_SECONDS (4) keep the takeovers quick.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -75,12 +75,6 @@ async function makeClip(file: string, seconds: number, codec: 'libx264' | 'mpeg4
   });
 }
 
-/** The pids of the ffmpeg processes whose parent is `pid`. */
-const ffmpegUnder = (pid: number): number[] =>
-  listProcesses()
-    .filter((p) => p.ppid === pid && p.comm === 'ffmpeg' && p.state !== 'Z')
-    .map((p) => p.pid);
-
 /** Kill with SIGKILL and wait until the process is gone. */
 async function sigkill(service: RunningService): Promise<void> {
   const { child } = service;
@@ -91,7 +85,7 @@ async function sigkill(service: RunningService): Promise<void> {
 }
 
 /** The JSON log records of a process's output with message `msg`. */
-const logRecords = (service: RunningService, msg: string): Record<string, unknown>[] =>
+const logRecords = (service: { output: () => string }, msg: string): Record<string, unknown>[] =>
   service
     .output()
     .split('\n')
@@ -111,7 +105,11 @@ let pgDb: { url: string; drop(): Promise<void> } | undefined;
 let database: Database | undefined;
 let observer: NatsBus | undefined;
 const services: RunningService[] = [];
+const orphans: ChildProcess[] = [];
 const started = Date.now();
+/** When each phase ended (s since the start), printed at the end: where the time goes. */
+const phases: string[] = [];
+const mark = (what: string) => phases.push(`${what} ${((Date.now() - started) / 1000).toFixed(1)}`);
 
 beforeAll(async () => {
   await requireNats(NATS_URL);
@@ -131,6 +129,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(services.map((s) => sigkill(s).catch(() => undefined)));
+  for (const child of orphans)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await observer?.close().catch(() => undefined);
   await database?.close().catch(() => undefined);
   await deleteBusPrefix(NATS_URL, prefix).catch(() => undefined);
@@ -168,57 +168,96 @@ it('two of each service over NATS and PostgreSQL: one of each SIGKILLed mid-work
   database = await openDatabase(parseConfig({ DATABASE_URL: pgDb!.url }, dataDir).database);
   observer = await createNatsBus({ servers: NATS_URL, prefix, logger: pino({ level: 'silent' }) });
   const ingested = new Map<string, number>();
-  let firstIngest: () => void = () => {};
-  const firstIngested = new Promise<void>((resolve) => {
-    firstIngest = resolve;
-  });
   await observer.subscribe<MediaIngestedEvent>('media.ingested', (e) => {
     ingested.set(e.relPath, (ingested.get(e.relPath) ?? 0) + 1);
-    firstIngest();
   });
 
-  // Both transcoders first, so that they are there when the first video job comes.
+  // All six at once (their start-up is most of the test's time); the video jobs are durable
+  // work items, so it does not matter which starts first. The kills are watched for from the
+  // moment the processes exist: a watcher starts ingesting before it logs "watcher started".
+  const spawned: { app: string; replica?: string; child: ChildProcess; output: () => string }[] = [];
   const spawnOne = (app: 'api' | 'watcher' | 'transcoder', extra: Record<string, string> = {}) =>
     spawnService({
       app,
       env: { ...env, ...extra },
       ready: app === 'api' ? /"url":"(http:\/\/[^"]+)".*api listening/ : new RegExp(`"${app} started"`),
       timeoutMs: 60_000,
+      onSpawn: (child, output) => {
+        spawned.push({ app, ...(extra.REPLICA_ID ? { replica: extra.REPLICA_ID } : {}), child, output });
+        // Killed by the test before it is ready: no `RunningService` to clean up, so kill it here.
+        orphans.push(child);
+      },
     }).then((s) => {
       services.push(s);
       return s;
     });
-  const transcoders = await Promise.all([spawnOne('transcoder'), spawnOne('transcoder')]);
-  const apis = await Promise.all([spawnOne('api'), spawnOne('api')]);
-  const watchers = new Map<string, RunningService>();
-  const transcoderKill = (async () => {
-    // A transcoder is killed while its ffmpeg runs.
-    // Polled faster than `until` does: ffmpeg runs of tiny clips are short.
-    const deadline = Date.now() + 60_000;
+
+  /**
+   * Polled every 20 ms (ffmpeg runs of tiny clips are short): a transcoder is killed while its
+   * ffmpeg runs; the watcher holding the lease is killed while it extracts a video frame with
+   * ffmpeg (in the middle of the library's ingest), or, should that be missed, at the first
+   * `media.ingested` (the ingest goes on in the background).
+   */
+  const killWhile = async (
+    what: string,
+    candidates: () => Promise<ChildProcess[]>,
+    orAfter: () => boolean = () => false,
+  ): Promise<{ victim: ChildProcess; duringFfmpeg: boolean }> => {
+    const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
-      const victim = transcoders.find((t) => ffmpegUnder(t.child.pid!).length > 0);
+      const among = await candidates();
+      const all = among.length > 0 ? listProcesses() : [];
+      const busy = (c: ChildProcess) =>
+        all.some((p) => p.ppid === c.pid && p.comm === 'ffmpeg' && p.state !== 'Z');
+      const victim = among.find(busy) ?? (orAfter() ? among[0] : undefined);
       if (victim) {
-        await sigkill(victim);
-        return victim;
+        const duringFfmpeg = busy(victim);
+        const gone = new Promise<void>((resolve) => victim.once('exit', () => resolve()));
+        victim.kill('SIGKILL');
+        await gone;
+        mark(
+          `${what} killed ${duringFfmpeg ? 'during ffmpeg' : 'after the first ingest'} (${ingested.size} media.ingested seen)`,
+        );
+        return { victim, duringFfmpeg };
       }
       await new Promise((r) => setTimeout(r, 20));
     }
-    throw new Error('no ffmpeg ever ran under a transcoder');
-  })();
-  transcoderKill.catch(() => {}); // awaited below
-  const [w1, w2] = await Promise.all([
-    spawnOne('watcher', { REPLICA_ID: 'w1' }),
-    spawnOne('watcher', { REPLICA_ID: 'w2' }),
-  ]);
-  watchers.set('w1', w1);
-  watchers.set('w2', w2);
+    throw new Error(`no ${what} to kill mid-work`);
+  };
+  let holder = '';
+  const watcherKill = killWhile(
+    'watcher',
+    async () => {
+      holder = (await currentLeaseHolder(observer!, WATCHER_LEASE_KEY).catch(() => undefined)) ?? '';
+      const child = spawned.find((s) => s.replica === holder)?.child;
+      return child ? [child] : [];
+    },
+    () => ingested.size > 0,
+  );
+  const transcoderKill = killWhile('transcoder', async () =>
+    spawned.filter((s) => s.app === 'transcoder').map((s) => s.child),
+  );
+  watcherKill.catch(() => {}); // awaited below
+  transcoderKill.catch(() => {});
 
-  // The lease holder is killed once it has ingested its first file (the rest is still to do).
-  await firstIngested;
-  const holder = await until('a lease holder', () => currentLeaseHolder(observer!, WATCHER_LEASE_KEY));
+  const settled = async (p: Promise<RunningService>) => p.catch(() => undefined);
+  const [, , a1, a2] = await Promise.all(
+    [
+      spawnOne('transcoder'),
+      spawnOne('transcoder'),
+      spawnOne('api'),
+      spawnOne('api'),
+      spawnOne('watcher', { REPLICA_ID: 'w1' }),
+      spawnOne('watcher', { REPLICA_ID: 'w2' }),
+    ].map(settled),
+  );
+  const apis = [a1!, a2!];
+  expect(apis.every(Boolean), 'both apis start').toBe(true);
+  mark('all six up (or killed first)');
+  const watcherKilled = await watcherKill;
+  const transcoders = spawned.filter((s) => s.app === 'transcoder');
+  const watcherOf = (id: string) => spawned.find((s) => s.replica === id)!;
   const survivorId = holder === 'w1' ? 'w2' : 'w1';
-  await sigkill(watchers.get(holder)!);
-  const killedWatcherAt = Date.now();
 
   const login = async (url: string) => {
     const res = await fetch(`${url}/login`, {
@@ -245,7 +284,7 @@ it('two of each service over NATS and PostgreSQL: one of each SIGKILLed mid-work
   );
   // The survivor took over (the killed holder's lease ran out).
   expect(await currentLeaseHolder(observer, WATCHER_LEASE_KEY)).toBe(survivorId);
-  expect(Date.now() - killedWatcherAt).toBeGreaterThan(0);
+  mark('library ingested');
 
   // An upload through api A; video generation asked through api B.
   const form = new FormData();
@@ -264,7 +303,8 @@ it('two of each service over NATS and PostgreSQL: one of each SIGKILLed mid-work
     if (res.status >= 300) throw new Error(`generate ${rel}: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { state: string }).state;
   };
-  for (const rel of VIDEOS) expect(['queued', 'running', 'ready']).toContain(await generate(urlB, authB, rel));
+  for (const rel of VIDEOS)
+    expect(['queued', 'running', 'ready']).toContain(await generate(urlB, authB, rel));
   await until('the upload ingested', async () =>
     (await rows()).some((r) => r.rel_path === uploadPath && r.thumb_status === 'ready') ? true : undefined,
   );
@@ -280,13 +320,18 @@ it('two of each service over NATS and PostgreSQL: one of each SIGKILLed mid-work
     });
     if (res.status >= 300) throw new Error(`tag ${rel}: ${res.status} ${await res.text()}`);
   };
-  const apiKill = new Promise<void>((resolve) => setTimeout(resolve, 30)).then(() => sigkill(apis[0]!));
+  // A answers its first tag request; it is killed while the others are in flight.
+  let answeredByA: () => void = () => {};
+  const apiKill = new Promise<void>((resolve) => {
+    answeredByA = resolve;
+  }).then(() => sigkill(apis[0]!));
   const tagResults = await Promise.all(
     toTag.map(async (rel, i) => {
-      await new Promise((r) => setTimeout(r, i * 10));
+      if (i > 0) await new Promise((r) => setTimeout(r, i * 15));
       const viaA = i % 2 === 0;
       try {
         await (viaA ? tag(urlA, authA, rel) : tag(urlB, authB, rel));
+        if (viaA) answeredByA();
         return viaA ? 'A' : 'B';
       } catch (err) {
         if (!viaA) throw err;
@@ -296,23 +341,35 @@ it('two of each service over NATS and PostgreSQL: one of each SIGKILLed mid-work
     }),
   );
   await apiKill;
+  mark('tagged, api A killed');
   expect(apis[0]!.child.signalCode).toBe('SIGKILL');
 
   // Every video's HLS ready, asked through the surviving api.
-  const transcoderVictim = await transcoderKill;
+  const { victim: transcoderVictim } = await transcoderKill;
   for (const rel of VIDEOS) {
-    await until(`HLS of ${rel}`, async () => ((await generate(urlB, authB, rel)) === 'ready' ? true : undefined), 60_000);
+    await until(
+      `HLS of ${rel}`,
+      async () => ((await generate(urlB, authB, rel)) === 'ready' ? true : undefined),
+      60_000,
+    );
   }
+
+  mark('HLS ready');
 
   // Nothing lost.
   for (const rel of toTag) {
-    const res = await fetch(`${urlB}/image/tags?path=${encodeURIComponent(rel)}&library=main`, { headers: authB });
+    const res = await fetch(`${urlB}/image/tags?path=${encodeURIComponent(rel)}&library=main`, {
+      headers: authB,
+    });
     expect(res.status).toBe(200);
     expect(JSON.stringify(await res.json()), rel).toContain(TAG);
   }
   const finalRows = await rows();
   for (const rel of [...PHOTOS, ...VIDEOS, uploadPath]) {
-    expect(finalRows.filter((r) => r.rel_path === rel), rel).toHaveLength(1);
+    expect(
+      finalRows.filter((r) => r.rel_path === rel),
+      rel,
+    ).toHaveLength(1);
   }
   const stream = await fetch(`${urlB}/video/stream?path=${encodeURIComponent(VIDEOS[2]!)}&library=main`, {
     headers: authB,
@@ -327,7 +384,9 @@ it('two of each service over NATS and PostgreSQL: one of each SIGKILLed mid-work
   const hashes = new Map(finalRows.map((r) => [r.rel_path, r.content_hash!]));
   for (const rel of VIDEOS) {
     const hash = hashes.get(rel)!;
-    const hlsMade = transcoders.flatMap((t) => logRecords(t, 'HLS ready')).filter((r) => r.contentHash === hash);
+    const hlsMade = transcoders
+      .flatMap((t) => logRecords(t, 'HLS ready'))
+      .filter((r) => r.contentHash === hash);
     const previews = transcoders
       .flatMap((t) => logRecords(t, 'preview clip and GIF ready'))
       .filter((r) => r.contentHash === hash);
@@ -342,13 +401,18 @@ it('two of each service over NATS and PostgreSQL: one of each SIGKILLed mid-work
   expect(body).toContain(`"watched_by":"${survivorId}"`);
 
   // Each kind had one process killed, and the others are still running.
-  expect(watchers.get(holder)!.child.signalCode).toBe('SIGKILL');
-  expect(transcoderVictim.child.signalCode).toBe('SIGKILL');
-  for (const s of [watchers.get(survivorId)!, apis[1]!, ...transcoders.filter((t) => t !== transcoderVictim)]) {
+  expect(watcherOf(holder).child.signalCode).toBe('SIGKILL');
+  expect(watcherKilled.victim).toBe(watcherOf(holder).child);
+  expect(transcoderVictim.signalCode).toBe('SIGKILL');
+  for (const s of [
+    watcherOf(survivorId),
+    apis[1]!,
+    ...transcoders.filter((t) => t.child !== transcoderVictim),
+  ]) {
     expect(s.child.exitCode).toBeNull();
     expect(s.child.signalCode).toBeNull();
   }
   console.log(
-    `split-deployment: ${Math.round((Date.now() - started) / 1000)} s; tags ${JSON.stringify(tagResults)}; ingests ${JSON.stringify([...ingested])}`,
+    `split-deployment: ${phases.join('; ')}; tags ${JSON.stringify(tagResults)}; ingests ${JSON.stringify([...ingested])}`,
   );
 }, 150_000);
