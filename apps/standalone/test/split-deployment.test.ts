@@ -412,6 +412,13 @@ it('two of each service over NATS and PostgreSQL: one of each SIGKILLed mid-work
     expect(s.child.exitCode).toBeNull();
     expect(s.child.signalCode).toBeNull();
   }
+  const redelivered = transcoders
+    .filter((t) => t.child !== transcoderVictim)
+    .flatMap((t) => t.output().split('\n'))
+    .filter((line) => /"attempt":[2-9]/.test(line))
+    .map((line) => line.slice(0, 300));
+  // The job whose ffmpeg died with its transcoder came back (attempt 2) to the other one.
+  expect(redelivered.length, 'a job redelivered to the surviving transcoder').toBeGreaterThan(0);
   console.log(
     `split-deployment: ${phases.join('; ')}; tags ${JSON.stringify(tagResults)}; ingests ${JSON.stringify([...ingested])}`,
   );
