@@ -419,6 +419,12 @@ it('two of each service over NATS and PostgreSQL: one of each SIGKILLed mid-work
     .map((line) => line.slice(0, 300));
   // The job whose ffmpeg died with its transcoder came back (attempt 2) to the other one.
   expect(redelivered.length, 'a job redelivered to the surviving transcoder').toBeGreaterThan(0);
+  // Not asserted (it depends on timing), printed: what the surviving watcher ingested after the kill.
+  const survivorIngested = logRecords(watcherOf(survivorId), 'scan done').reduce(
+    (sum, r) => sum + Number(r.ingested ?? 0),
+    0,
+  );
+  mark(`(the surviving watcher's scans ingested ${survivorIngested})`);
   console.log(
     `split-deployment: ${phases.join('; ')}; tags ${JSON.stringify(tagResults)}; ingests ${JSON.stringify([...ingested])}`,
   );
