@@ -23,6 +23,8 @@ export async function spawnService(opts: {
   env: Record<string, string>;
   ready: RegExp;
   timeoutMs?: number;
+  /** Called with the child as soon as it is spawned (before it is ready). */
+  onSpawn?: (child: ChildProcess, output: () => string) => void;
 }): Promise<RunningService> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: path.join(repoRoot, 'apps', opts.app),
@@ -30,6 +32,7 @@ export async function spawnService(opts: {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  opts.onSpawn?.(child, () => out);
   const collect = (d: Buffer) => {
     out += String(d);
   };
