@@ -280,8 +280,10 @@ describe.each(Object.entries(LAYOUTS))('infra/k8s/%s', (_layout, dir) => {
     const triggers = find(manifests, 'ScaledObject', 'lumen-transcoder').spec.triggers;
     expect(triggers.map((t: { type: string }) => t.type)).toEqual(['nats-jetstream', 'nats-jetstream']);
     for (const trigger of triggers) expect(trigger.metadata.stream).toBe(jobsStreamName(prefix));
+    // The transcoding work: `video.ingested` jobs only enqueue these (quick), and `media.uploaded`
+    // is the watchers' queue.
     expect(triggers.map((t: { metadata: { consumer: string } }) => t.metadata.consumer).sort()).toEqual(
-      Object.values(jobSubjects)
+      [jobSubjects.videoHls, jobSubjects.videoPreview]
         .map((subject) => jobConsumerName(prefix, subject))
         .sort(),
     );
