@@ -305,18 +305,17 @@ describe.each(Object.entries(LAYOUTS))('infra/k8s/%s', (_layout, dir) => {
 describe('infra/k8s/base (the multi-node layout)', () => {
   const manifests = build(BASE);
 
-  it('runs 2 apis (autoscaled), 2 or more transcoders (KEDA), 1 watcher until leases exist', () => {
+  it('runs 2 apis (autoscaled), 2 or more transcoders (KEDA), 2 watchers (one active by the lease)', () => {
     expect(find(manifests, 'Deployment', 'lumen-api').spec.replicas).toBe(2);
     expect(find(manifests, 'HorizontalPodAutoscaler', 'lumen-api').spec.minReplicas).toBe(2);
     expect(find(manifests, 'Deployment', 'lumen-transcoder').spec.replicas).toBeGreaterThanOrEqual(2);
     expect(find(manifests, 'ScaledObject', 'lumen-transcoder').spec.minReplicaCount).toBeGreaterThanOrEqual(
       2,
     );
-    // Several watchers need the leases of issue 15 (README, Status); until then one, never two
-    // at once during a rollout.
+    // One holds the lease and works, the other stands by (docs/operations.md).
     const watcher = find(manifests, 'Deployment', 'lumen-watcher');
-    expect(watcher.spec.replicas).toBe(1);
-    expect(watcher.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(watcher.spec.replicas).toBe(2);
+    expect(watcher.spec.strategy).toEqual({ type: 'RollingUpdate' });
   });
 
   it('claims the libraries ReadOnlyMany and the derived files ReadWriteMany', () => {
