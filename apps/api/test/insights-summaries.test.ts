@@ -11,7 +11,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InsightsLibrary, startInsightsLibrary } from './insights-fixture.ts';
 
-const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
+// The CLI runs in ONE process (node with tsx's loader), not under the tsx launcher, which runs the
+// script in a child: a SIGKILL of the launcher would leave that child running with its requests.
+const tsxLoader = new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 const cli = fileURLToPath(new URL('../src/insights-cli.ts', import.meta.url));
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies read loosely
 type Json = Record<string, any>;
@@ -28,7 +30,7 @@ function runCli(
   env: Record<string, string>,
   cwd: string,
 ): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
-  const child = spawn(tsx, [cli, ...args], {
+  const child = spawn(process.execPath, ['--import', tsxLoader, cli, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
