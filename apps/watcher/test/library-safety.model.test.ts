@@ -24,7 +24,7 @@ const REGRESSIONS: { seed: number; path: string; note: string }[] = [
   },
 ];
 
-const RUNS = Number(process.env.LUMEN_MODEL_RUNS ?? 10);
+const RUNS = Number(process.env.LUMEN_MODEL_RUNS ?? 6);
 const MAX_COMMANDS = Number(process.env.LUMEN_MODEL_COMMANDS ?? 30);
 const SOAK_MINUTES = Number(process.env.LUMEN_SOAK_MINUTES ?? 0);
 
