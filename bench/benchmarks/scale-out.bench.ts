@@ -238,7 +238,8 @@ async function throughputRun(
     const deadline = t0 + CLIPS * PER_CLIP_TIMEOUT_MS;
     for (;;) {
       const mine = fleet.statuses.filter((s) => hashes.has(s.contentHash));
-      const failure = mine.find((s) => s.state === 'failed');
+      // A failed attempt is retried after a 15 s backoff (`queued` with the error): no throughput then.
+      const failure = mine.find((s) => s.state === 'failed' || (s.state === 'queued' && s.error));
       if (failure) throw new Error(`${label}: HLS job failed: ${failure.error}`);
       const ready = new Set(mine.filter((s) => s.state === 'ready').map((s) => s.contentHash));
       if (ready.size === hashes.size) {
