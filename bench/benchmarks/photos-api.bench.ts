@@ -14,16 +14,11 @@
  *
  *   LUMEN_BENCH_API_SECONDS=5 pnpm bench photos-api
  */
-import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { createApp, hashPassword } from '@lumen/api';
 import { createMemoryBus } from '@lumen/bus';
 import { parseConfig } from '@lumen/core';
@@ -31,13 +26,18 @@ import { type Database, openDatabase } from '@lumen/db';
 import { thumbPaths } from '@lumen/media';
 import sharp from 'sharp';
 import { type BenchContext, type Benchmark, type BenchRow, positiveInt, row } from '../benchmark.ts';
+import {
+  closeServer as close,
+  type Load,
+  listen,
+  measureLoad,
+  nodeServerFor,
+  requireWrk,
+  silentLogger,
+} from '../fixtures/http-load.ts';
+import { DEFAULT_PHOTO_ROWS, FOLDERS, hashOf, loadRows, prng, relPathOf } from '../fixtures/photo-rows.ts';
 
-const run = promisify(execFile);
-
-const ROWS = 100_000;
-const TAGS = 50;
-const TAG_LINKS = 200_000;
-const FOLDERS = 1_000;
+const { rows: ROWS, tags: TAGS, tagLinks: TAG_LINKS } = DEFAULT_PHOTO_ROWS;
 const THUMBNAILS = 200;
 const CONNECTIONS = 16;
 const SECONDS = positiveInt('LUMEN_BENCH_API_SECONDS', 5);
@@ -47,188 +47,13 @@ const WARMUP_SECONDS = 2;
 const P99_TARGET_MS = 50;
 const SECRET = 'bench-secret-key-0123456789abcdef-0123456789';
 
-const MAKES: [string, string[]][] = [
-  ['Canon', ['Canon EOS 5D Mark IV', 'Canon EOS R6', 'Canon EOS 80D']],
-  ['NIKON CORPORATION', ['NIKON D750', 'NIKON Z 6']],
-  ['SONY', ['ILCE-7M3', 'DSC-RX100M5']],
-  ['Apple', ['iPhone 12', 'iPhone 14 Pro', 'iPhone 8']],
-  ['samsung', ['SM-G991B', 'SM-S911B']],
-  ['Google', ['Pixel 7', 'Pixel 8 Pro']],
-  ['FUJIFILM', ['X-T3', 'X100V']],
-  ['OLYMPUS IMAGING CORP.', ['E-M10MarkII']],
-  ['Panasonic', ['DC-GH5']],
-  ['LEICA CAMERA AG', ['LEICA Q2']],
-  ['RICOH IMAGING COMPANY, LTD.', ['GR III']],
-  ['DJI', ['FC3170']],
-];
-const CITIES: [number, number][] = [
-  [48.8566, 2.3522],
-  [51.5074, -0.1278],
-  [40.4168, -3.7038],
-  [41.9028, 12.4964],
-  [52.52, 13.405],
-  [43.7696, 11.2558],
-  [45.764, 4.8357],
-  [50.1109, 8.6821],
-  [47.3769, 8.5417],
-  [59.3293, 18.0686],
-  [40.7128, -74.006],
-  [34.0522, -118.2437],
-  [37.7749, -122.4194],
-  [49.2827, -123.1207],
-  [19.4326, -99.1332],
-  [-33.8688, 151.2093],
-  [35.6762, 139.6503],
-  [1.3521, 103.8198],
-  [-23.5505, -46.6333],
-  [-33.9249, 18.4241],
-  [55.7558, 37.6173],
-  [39.9042, 116.4074],
-  [28.6139, 77.209],
-  [30.0444, 31.2357],
-  [64.1466, -21.9426],
-];
-
-interface Load {
-  p50Ms: number;
-  p99Ms: number;
-  /** Over the rounds of a measurement: the highest p99 of one round. */
-  worstP99Ms?: number;
-  perSecond: number;
-  requests: number;
-}
-
-/** A small deterministic PRNG (mulberry32), so every run loads the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Where row `i` lives: 1,000 folders named by year and number. */
-function relPathOf(i: number): string {
-  const folder = i % FOLDERS;
-  return `${2005 + (folder % 20)}/${String(folder).padStart(4, '0')}-event/IMG_${String(i).padStart(6, '0')}.jpg`;
-}
-
-function hashOf(i: number): string {
-  return `xxh3-128:${i.toString(16).padStart(8, '0')}${'0'.repeat(24)}`;
-}
-
-/** 100,000 rows, 50 tags, 200,000 links: inserted in transactions of 5,000 rows. */
-async function loadRows(database: Database, libraryId: number, ctx: BenchContext): Promise<void> {
-  const db = database.db;
-  const random = prng(42);
-  const now = new Date().toISOString();
-  const started = performance.now();
-  const from = Date.UTC(2005, 0, 1);
-  const span = Date.UTC(2025, 0, 1) - from;
-  for (let start = 0; start < ROWS; start += 5_000) {
-    await db.transaction().execute(async (trx) => {
-      for (let chunk = start; chunk < Math.min(ROWS, start + 5_000); chunk += 500) {
-        const rows = [];
-        for (let i = chunk; i < Math.min(ROWS, chunk + 500); i++) {
-          const relPath = relPathOf(i);
-          const dir = path.posix.dirname(relPath);
-          const fileName = path.posix.basename(relPath);
-          const [make, models] = MAKES[Math.floor(random() * random() * MAKES.length)]!;
-          const hasGps = random() < 0.6;
-          const city = CITIES[Math.floor(random() * CITIES.length)]!;
-          // About 30 km of spread around the city (1 degree of latitude is 111 km).
-          const spread = () => (random() + random() + random() - 1.5) * 0.55;
-          const video = random() < 0.05;
-          rows.push({
-            library_id: libraryId,
-            rel_path: relPath,
-            dir,
-            file_name: fileName,
-            media_type: video ? 'video' : 'photo',
-            mime_type: video ? 'video/mp4' : 'image/jpeg',
-            size_bytes: 2_000_000 + Math.floor(random() * 4_000_000),
-            mtime_ms: 1_700_000_000_000 + i,
-            content_hash: hashOf(i),
-            camera_make: make,
-            camera_model: models[Math.floor(random() * models.length)]!,
-            lens_model: random() < 0.5 ? `${make} lens ${Math.floor(random() * 5)}` : null,
-            width: 4000,
-            height: 3000,
-            orientation: 1,
-            gps_lat: hasGps ? city[0] + spread() : null,
-            gps_lon: hasGps ? city[1] + spread() / Math.cos((city[0] * Math.PI) / 180) : null,
-            date_taken: new Date(from + Math.floor(random() * span)).toISOString(),
-            date_taken_source: 'exif',
-            thumb_status: 'ready',
-            preview_status: 'ready',
-            created_at: now,
-            updated_at: now,
-          });
-        }
-        await trx.insertInto('image_exif').values(rows).execute();
-      }
-    });
-  }
-  ctx.log(`${ROWS} rows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-
-  await db
-    .insertInto('tags')
-    .values(
-      Array.from({ length: TAGS }, (_, i) => ({
-        name: `Tag ${i + 1}`,
-        name_normalized: `tag ${i + 1}`,
-        created_at: now,
-      })),
-    )
-    .execute();
-  // Tag k is chosen with weight 1/k (a few popular tags, a long tail); each (tag, photo) pair once.
-  const weights = Array.from({ length: TAGS }, (_, k) => 1 / (k + 1));
-  const total = weights.reduce((a, b) => a + b, 0);
-  const pickTag = () => {
-    let r = random() * total;
-    for (let k = 0; k < TAGS; k++) {
-      r -= weights[k]!;
-      if (r <= 0) return k + 1;
-    }
-    return TAGS;
-  };
-  const seen = new Set<string>();
-  const links: {
-    tag_id: number;
-    library_id: number;
-    rel_path: string;
-    content_hash: string;
-    created_at: string;
-  }[] = [];
-  while (links.length < TAG_LINKS) {
-    const i = Math.floor(random() * ROWS);
-    const tagId = pickTag();
-    const key = `${tagId}:${i}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    links.push({
-      tag_id: tagId,
-      library_id: libraryId,
-      rel_path: relPathOf(i),
-      content_hash: hashOf(i),
-      created_at: now,
-    });
-  }
-  for (let start = 0; start < links.length; start += 10_000) {
-    await db.transaction().execute(async (trx) => {
-      for (let chunk = start; chunk < Math.min(links.length, start + 10_000); chunk += 1_000) {
-        await trx
-          .insertInto('tagged_photo')
-          .values(links.slice(chunk, chunk + 1_000))
-          .execute();
-      }
-    });
-  }
-  ctx.log(
-    `${TAGS} tags, ${TAG_LINKS} links; loaded in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+/** Warm up, then ROUNDS runs of SECONDS each; medians over the rounds (see measureLoad). */
+function measure(url: string, token: string, script?: string): Promise<Load> {
+  return measureLoad(
+    url,
+    token,
+    { connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, rounds: ROUNDS, seconds: SECONDS },
+    script,
   );
 }
 
@@ -250,54 +75,6 @@ async function makeThumbnails(thumbnailsDir: string): Promise<string[]> {
     files.push(file);
   }
   return files;
-}
-
-/** Run wrk; `script` (Lua) may set the request. Throws on errors or non-2xx answers. */
-async function wrk(url: string, token: string, seconds: number, script?: string): Promise<Load> {
-  const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '--timeout', '10s'];
-  args.push('-H', `Authorization: Bearer ${token}`);
-  if (script) args.push('-s', script);
-  args.push(url);
-  const { stdout } = await run('wrk', args, { maxBuffer: 1 << 20, timeout: (seconds + 30) * 1000 });
-  if (/Non-2xx or 3xx responses/.test(stdout) || /Socket errors/.test(stdout)) {
-    throw new Error(`wrk saw errors against ${url}:\n${stdout}`);
-  }
-  const latency = (label: string) => {
-    const match = new RegExp(`^\\s*${label}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(stdout);
-    if (!match) throw new Error(`no ${label}% latency in wrk output:\n${stdout}`);
-    const value = Number(match[1]);
-    return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
-  };
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
-  const count = /(\d+) requests in/.exec(stdout);
-  if (!rps || !count) throw new Error(`no throughput in wrk output:\n${stdout}`);
-  return {
-    p50Ms: latency('50'),
-    p99Ms: latency('99'),
-    perSecond: Number(rps[1]),
-    requests: Number(count[1]),
-  };
-}
-
-/**
- * Warm up, then ROUNDS runs of SECONDS each; each figure is the median over the rounds (and the
- * worst round's p99 is kept), so one stall of this shared machine does not decide a p99.
- */
-async function measure(url: string, token: string, script?: string): Promise<Load> {
-  await wrk(url, token, WARMUP_SECONDS, script);
-  const rounds: Load[] = [];
-  for (let round = 0; round < ROUNDS; round++) rounds.push(await wrk(url, token, SECONDS, script));
-  const median = (pick: (load: Load) => number) => {
-    const values = rounds.map(pick).sort((a, b) => a - b);
-    return values[Math.floor(values.length / 2)]!;
-  };
-  return {
-    p50Ms: median((load) => load.p50Ms),
-    p99Ms: median((load) => load.p99Ms),
-    worstP99Ms: Math.max(...rounds.map((load) => load.p99Ms)),
-    perSecond: median((load) => load.perSecond),
-    requests: rounds.reduce((sum, load) => sum + load.requests, 0),
-  };
 }
 
 /**
@@ -323,37 +100,6 @@ async function latencyAfterWrite(database: Database, url: string, token: string)
   return times[Math.floor(times.length / 2)]!;
 }
 
-/** The same adapter `start()` uses (@hono/node-server), resolved from the api package. */
-function nodeServerFor(app: { fetch: (request: Request) => Response | Promise<Response> }): http.Server {
-  const api = fileURLToPath(import.meta.resolve('@lumen/api'));
-  const { createAdaptorServer } = createRequire(api)('@hono/node-server') as {
-    createAdaptorServer(options: { fetch: typeof app.fetch }): http.Server;
-  };
-  return createAdaptorServer({ fetch: app.fetch });
-}
-
-function listen(server: http.Server): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () =>
-      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
-    );
-  });
-}
-
-function close(server: http.Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
-}
-
-function silentLogger() {
-  const api = fileURLToPath(import.meta.resolve('@lumen/api'));
-  const pino = createRequire(api)('pino') as (options: {
-    level: string;
-  }) => Parameters<typeof createApp>[0]['logger'];
-  return pino({ level: 'silent' });
-}
-
 const benchmark: Benchmark = {
   title: 'Photo search and thumbnails over HTTP',
   description:
@@ -362,10 +108,7 @@ const benchmark: Benchmark = {
     `Baseline in the same run: the same server answering a fixed JSON body of the same size as each query's answer (a route that exists only in the benchmark, behind the same middleware). ` +
     `Thumbnails: GET /image?size=thumb over ${THUMBNAILS} different existing 200x200 thumbnails (round robin) against node:http serving the same files (stat + stream). p50/p99 from wrk's latency distribution.`,
   async run(ctx: BenchContext): Promise<BenchRow[]> {
-    await run('wrk', ['--version']).catch((err: { stdout?: string; code?: unknown }) => {
-      // wrk --version exits 1 after printing its version.
-      if (!err.stdout?.startsWith('wrk')) throw new Error('wrk is not installed: apt-get install -y wrk');
-    });
+    await requireWrk();
     const base = await mkdtemp(path.join(os.tmpdir(), 'lumen-bench-photos-api-'));
     const servers: http.Server[] = [];
     const bus = createMemoryBus();
