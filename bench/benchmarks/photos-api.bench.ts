@@ -19,7 +19,7 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { createApp, hashPassword } from '@lumen/api';
+import { createApp } from '@lumen/api';
 import { createMemoryBus } from '@lumen/bus';
 import { parseConfig } from '@lumen/core';
 import { type Database, openDatabase } from '@lumen/db';
@@ -27,6 +27,7 @@ import { thumbPaths } from '@lumen/media';
 import sharp from 'sharp';
 import { type BenchContext, type Benchmark, type BenchRow, positiveInt, row } from '../benchmark.ts';
 import {
+  benchUserToken,
   closeServer as close,
   type Load,
   listen,
@@ -140,22 +141,7 @@ const benchmark: Benchmark = {
       servers.push(api);
       const url = await listen(api);
 
-      await database.db
-        .insertInto('users')
-        .values({
-          username: 'bench',
-          password_hash: await hashPassword('bench password 1'),
-          is_admin: 0,
-          created_at: new Date().toISOString(),
-          updated_at: new Date().toISOString(),
-        })
-        .execute();
-      const login = await fetch(`${url}/login`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ username: 'bench', password: 'bench password 1' }),
-      });
-      const { token } = (await login.json()) as { token: string };
+      const token = await benchUserToken(database, url);
 
       const queries: [string, string][] = [
         ['date range (2015, one year)', 'date_from=2015-01-01&date_to=2015-12-31'],

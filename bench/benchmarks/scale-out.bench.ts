@@ -30,7 +30,7 @@ import fs from 'node:fs/promises';
 import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { createApp, hashPassword } from '@lumen/api';
+import { createApp } from '@lumen/api';
 import { createMemoryBus, createNatsBus, deleteBusPrefix, type NatsBus } from '@lumen/bus';
 import { type Config, parseConfig, type VideoJob, type VideoStatusEvent, withTimeout } from '@lumen/core';
 import { type Database, openDatabase } from '@lumen/db';
@@ -39,6 +39,7 @@ import { enqueueVideoJob } from '@lumen/video';
 import { sql } from 'kysely';
 import { type BenchContext, type Benchmark, type BenchRow, positiveInt, row } from '../benchmark.ts';
 import {
+  benchUserToken,
   closeServer,
   type Load,
   listen,
@@ -338,27 +339,10 @@ async function photoServer(
         await sql`ANALYZE ${sql.table(table)}`.execute(database.db);
     }
     ctx.log(`${label}: loaded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    await database.db
-      .insertInto('users')
-      .values({
-        username: 'bench',
-        password_hash: await hashPassword('bench password 1'),
-        is_admin: 0,
-        created_at: new Date().toISOString(),
-        updated_at: new Date().toISOString(),
-      })
-      .execute();
     const app = createApp({ config, database, bus, logger: silentLogger() });
     server = nodeServerFor(app);
     const url = await listen(server);
-    const login = await fetch(`${url}/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ username: 'bench', password: 'bench password 1' }),
-      signal: AbortSignal.timeout(30_000),
-    });
-    if (login.status !== 200) throw new Error(`${label}: login ${login.status} ${await login.text()}`);
-    const { token } = (await login.json()) as { token: string };
+    const token = await benchUserToken(database, url);
     return { label, url, token, close };
   } catch (err) {
     await close();
