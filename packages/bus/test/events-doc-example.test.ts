@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNatsBus, typedBus } from '../src/index.ts';
 import { quietLogger } from './quiet-logger.ts';
@@ -36,8 +36,12 @@ describe('the example consumer of docs/events.md', () => {
     // Inside this package, so its imports resolve against this package's dependencies.
     scriptFile = path.join(here, `.events-doc-example-${prefix}.ts`);
     fs.writeFileSync(scriptFile, exampleCode());
-    const tsx = path.join(here, '..', '..', '..', 'node_modules', '.bin', 'tsx');
-    child = spawn(tsx, [scriptFile], {
+    // node with tsx's loader, in one process: the tsx launcher would run the script in a child
+    // that outlives the launcher's SIGKILL.
+    const tsxLoader = pathToFileURL(
+      path.join(here, '..', '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs'),
+    ).href;
+    child = spawn(process.execPath, ['--import', tsxLoader, scriptFile], {
       env: { ...process.env, BUS_PREFIX: prefix, NATS_URL: servers },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
