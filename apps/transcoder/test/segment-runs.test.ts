@@ -79,11 +79,11 @@ describe('segments on demand', () => {
   it('an HEVC stream made out of order by several runs plays as one: no decode error, duration kept', async () => {
     const p = await plan('hevc');
     expect(p.mode).toBe('transcode');
-    expect(p.segments.map((s) => s.startSec)).toEqual([0, 4, 8, 12]);
-    // A seek first (segment 2), then the start, then the gap between them.
-    expect(await runs.segment(p, 'v0', 2)).toEqual({ made: 'run' });
+    expect(p.segments.map((s) => s.startSec)).toEqual([0, 2, 4, 6, 8, 10, 12]);
+    // A seek first (segment 4), then the start, then the gap between them and the rest.
+    expect(await runs.segment(p, 'v0', 4)).toEqual({ made: 'run' });
     expect(await runs.segment(p, 'v0', 0)).toEqual({ made: 'run' });
-    await Promise.all([1, 3].map((i) => runs.segment(p, 'v0', i)));
+    await Promise.all([1, 2, 3, 5, 6].map((i) => runs.segment(p, 'v0', i)));
     expect(await runs.segment(p, 'v0', 1)).toEqual({ made: 'disk' });
 
     const playlist = await localPlaylist(p, 'v0');
@@ -172,6 +172,38 @@ describe('segments on demand', () => {
     await expect(fs.access(segment(3))).rejects.toThrow();
     // Nobody asks: it stops.
     await expect.poll(() => own.runs().length, { timeout: 20_000 }).toBe(0);
+    own.stopAll();
+  }, 60_000);
+
+  it("a viewer's read-ahead yields the CPU while another viewer waits for a segment", async () => {
+    const p = await plan('hevc');
+    const fresh: StreamPlan = { ...p, contentHash: 'xxh3-128:0000000000000000000000000000f1e1' };
+    const slowFfmpeg = path.join(dir, 'ffmpeg-at-pace-2.sh');
+    await fs.writeFile(slowFfmpeg, '#!/bin/sh\nexec ffmpeg -re "$@"\n', { mode: 0o755 });
+    const own = new SegmentRuns({
+      videoDir,
+      logger,
+      signal: abort.signal,
+      aheadSegments: 2,
+      idleMs: 20_000,
+      // The first run is not abandoned by the seek: the player was still reading it.
+      abandonMs: 60_000,
+      pollMs: 50,
+      ffmpegPath: slowFfmpeg,
+    });
+    const last = fresh.segments.length - 1;
+    await own.segment(fresh, 'v0', 0);
+    const first = () => own.runs().find((r) => r.from === 0);
+    // Reading ahead (segments 1 and 2), not paused: nobody else waits.
+    expect(first()?.paused).toBe(false);
+    // A seek to the end: a second run, and the first one stops while the seek waits.
+    const seek = own.segment(fresh, 'v0', last);
+    seek.catch(() => undefined); // awaited below; a failed expect before must not leave it unhandled
+    await expect.poll(() => own.runs().some((r) => r.from === last), { timeout: 5_000 }).toBe(true);
+    expect(first()?.paused).toBe(true);
+    await seek;
+    // The seek got its segment: the read-ahead goes on (it is not ahead of its reader yet).
+    await expect.poll(() => first()?.paused, { timeout: 5_000 }).toBe(false);
     own.stopAll();
   }, 60_000);
 

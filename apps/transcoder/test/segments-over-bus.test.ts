@@ -99,7 +99,7 @@ it('viewers share one run; a SIGKILLed transcoder mid-stream is replaced at the 
       request,
       ASK,
     );
-    expect(plan.segments).toHaveLength(6);
+    expect(plan.segments).toHaveLength(12); // 2 s segments
     const segment = (index: number) =>
       bus.request<SegmentRequest, SegmentReply>(
         videoRequestSubjects.segment,

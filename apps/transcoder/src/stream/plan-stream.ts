@@ -4,6 +4,7 @@ import {
   fixedSegments,
   HLS_SEGMENT_SECONDS,
   keyframeSegments,
+  TRANSCODE_SEGMENT_SECONDS,
   type StreamPlan,
 } from '@lumen/core';
 import { openCheckedPath } from '@lumen/media';
@@ -19,11 +20,16 @@ const AUDIO_KBPS = 128;
 const UNKNOWN_COPY_KBPS = 8000;
 
 /**
- * The x264 preset of a rendition. The first rendition a viewer gets must come out faster than real
- * time on a small machine (2 cores), so the 1080p class uses `superfast`; smaller ones `veryfast`.
+ * The x264 preset of a rendition. The first rendition a viewer gets (the largest, listed first) must
+ * give its first segment after a seek in well under 2 s on a small machine (2 cores), which on a
+ * 1080p HEVC source only `ultrafast` does (1.4 s; `superfast` 2.2 s, see docs/decisions.md
+ * "Instant video: 2 s segments"); 720p uses `superfast`, smaller ones `veryfast`.
  */
 export function presetFor(rendition: Pick<Rendition, 'width' | 'height'>): string {
-  return rendition.width * rendition.height > 1280 * 720 * 1.2 ? 'superfast' : 'veryfast';
+  const pixels = rendition.width * rendition.height;
+  if (pixels > 1280 * 720 * 1.2) return 'ultrafast';
+  if (pixels > 854 * 480 * 1.2) return 'superfast';
+  return 'veryfast';
 }
 
 /** The plan of a stream from ffprobe facts (and, for the copy path, the keyframe times). Pure. */
@@ -38,7 +44,7 @@ export function streamPlanOf(
   const segments =
     hls.mode === 'remux'
       ? keyframeSegments(keyframesSec ?? [], facts.durationSec, HLS_SEGMENT_SECONDS)
-      : fixedSegments(facts.durationSec, HLS_SEGMENT_SECONDS);
+      : fixedSegments(facts.durationSec, TRANSCODE_SEGMENT_SECONDS);
   return {
     version: 1,
     contentHash: job.contentHash,

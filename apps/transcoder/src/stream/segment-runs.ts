@@ -1,3 +1,4 @@
+import { type FSWatcher, watch } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { type StreamPlan, segmentFileName, segmentIndexOf } from '@lumen/core';
@@ -15,6 +16,11 @@ import { segmentRunArgs } from './segment-args.ts';
  * another run made, or at the end. A request far from every run starts a new run; the runs of that
  * rendition that nobody asked lately stop then. Finished segments are renamed into the
  * content-addressed store (`<hex>/<rendition>/seg<NNNNN>.ts`), so one made is never made again.
+ *
+ * Waited-for segments come first: while a viewer waits for a segment, every run nobody waits on (a
+ * viewer's read-ahead, the background job) is paused with SIGSTOP, so the few cores go to what a
+ * player needs now. The read-ahead of the run from 0 would otherwise take half the CPU from the run
+ * a seek started and double the time to its first segment.
  */
 
 export interface SegmentRunsOptions {
@@ -87,6 +93,17 @@ async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** Calls `onChange` when something in `dir` changes; undefined where the file system cannot say. */
+function watchFolder(dir: string, onChange: () => void): FSWatcher | undefined {
+  try {
+    const watcher = watch(dir, { persistent: false }, onChange);
+    watcher.on('error', () => watcher.close());
+    return watcher;
+  } catch {
+    return undefined;
+  }
 }
 
 function signal(pid: number | undefined, sig: NodeJS.Signals): void {
@@ -187,12 +204,13 @@ export class SegmentRuns {
       run.lastReadAt = run.lastAskedAt;
       run.background = false;
     }
-    this.#resumeIfWanted(run);
-    return new Promise<void>((resolve, reject) => {
+    const waited = new Promise<void>((resolve, reject) => {
       const list = run.waiters.get(index) ?? [];
       list.push({ resolve, reject });
       run.waiters.set(index, list);
     });
+    this.#schedule();
+    return waited;
   }
 
   #start(plan: StreamPlan, rendition: string, from: number, background: boolean): Run {
@@ -241,10 +259,18 @@ export class SegmentRuns {
   async #execute(run: Run, renditionDir: string): Promise<void> {
     const started = performance.now();
     let poller: NodeJS.Timeout | undefined;
+    let watcher: FSWatcher | undefined;
     let harvesting: Promise<void> = Promise.resolve();
+    // One look queued at most: the folder watcher fires on every write ffmpeg makes.
+    let queued = false;
     const harvest = (final: boolean) => {
+      if (queued && !final) return harvesting;
+      queued = true;
       harvesting = harvesting
-        .then(() => this.#harvest(run, renditionDir, final))
+        .then(() => {
+          queued = false;
+          return this.#harvest(run, renditionDir, final);
+        })
         .catch((err: unknown) => {
           this.#opts.logger.warn({ err, run: run.id }, 'could not publish a segment');
         });
@@ -260,6 +286,9 @@ export class SegmentRuns {
       }
       await fs.mkdir(run.staging);
       poller = setInterval(() => void harvest(false), this.#opts.pollMs);
+      // ffmpeg opening the next file is when a segment is finished: look at once (the poll stays,
+      // for file systems without notifications).
+      watcher = watchFolder(run.staging, () => void harvest(false));
       const remaining = run.plan.durationSec - (run.plan.segments[run.from]?.startSec ?? 0);
       // ffmpeg reads the source through its opened, checked descriptor (/proc/<pid>/fd/<fd>): a
       // folder swapped for a symlink since the plan was made cannot hand it another file.
@@ -272,14 +301,18 @@ export class SegmentRuns {
         lowPriority: run.background,
         onSpawn: (pid) => {
           run.pid = pid;
+          // Paused before ffmpeg existed (it yields to a waited-for segment): it starts stopped.
+          if (run.paused) signal(pid, 'SIGSTOP');
         },
         isPaused: () => run.paused,
         ...(this.#opts.ffmpegPath ? { ffmpegPath: this.#opts.ffmpegPath } : {}),
       });
       clearInterval(poller);
+      watcher?.close();
       await harvest(true);
     } catch (err) {
       clearInterval(poller);
+      watcher?.close();
       await harvest(false);
       const named = source ? naming(err, source.procPath, run.plan.sourcePath) : err;
       failure = run.stopping ? new RunStopped(run.stopping) : (named as Error);
@@ -292,6 +325,7 @@ export class SegmentRuns {
     const leftOver = failure ?? new RunStopped('the run ended before this segment');
     for (const list of run.waiters.values()) for (const w of list) w.reject(leftOver);
     run.waiters.clear();
+    this.#schedule();
     this.#opts.logger.info(
       {
         contentHash: run.plan.contentHash,
@@ -342,16 +376,28 @@ export class SegmentRuns {
       this.#stop(run, 'reached segments made by another run');
       return;
     }
-    if (!run.background && run.next > run.wanted + this.#opts.aheadSegments && !run.paused) {
-      run.paused = true;
-      signal(run.pid, 'SIGSTOP');
-    }
+    this.#schedule();
   }
 
-  #resumeIfWanted(run: Run): void {
-    if (run.paused && run.next <= run.wanted + this.#opts.aheadSegments) {
-      run.paused = false;
-      signal(run.pid, 'SIGCONT');
+  /** A viewer waits on this run now. */
+  #urgent(run: Run): boolean {
+    return !run.background && run.waiters.size > 0 && !run.stopping && !run.ended;
+  }
+
+  /**
+   * Pauses or resumes every run: a viewer's run pauses once it is `aheadSegments` past the furthest
+   * segment asked of it, and every run nobody waits on pauses while a viewer waits on another.
+   */
+  #schedule(): void {
+    const someoneWaits = [...this.#runs].some((run) => this.#urgent(run));
+    for (const run of this.#runs) {
+      if (run.stopping || run.ended) continue;
+      const aheadEnough = !run.background && run.next > run.wanted + this.#opts.aheadSegments;
+      const yields = someoneWaits && !this.#urgent(run);
+      const pause = aheadEnough || yields;
+      if (pause === run.paused) continue;
+      run.paused = pause;
+      signal(run.pid, pause ? 'SIGSTOP' : 'SIGCONT');
     }
   }
 

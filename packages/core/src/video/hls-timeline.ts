@@ -8,8 +8,15 @@
  * run, so segments made by different runs join without a gap or an overlap.
  */
 
-/** Target segment length, seconds. */
+/** Target segment length of the copy path (cut on the source's keyframes, costs nothing), seconds. */
 export const HLS_SEGMENT_SECONDS = 4;
+/**
+ * Segment length of transcoded renditions, seconds. A segment is what a viewer waits for after a
+ * request or a seek: the ffmpeg run must decode up to it and encode all of it first. On 2 cores a
+ * 1080p HEVC source gives 2 s segments in about 0.8 s from the start and 1.4 s after a seek (4 s
+ * segments: 1.6 s and 3.2 s), see docs/decisions.md "Instant video: 2 s segments".
+ */
+export const TRANSCODE_SEGMENT_SECONDS = 2;
 /** A last segment shorter than this is merged into the one before it (no sliver segments). */
 export const MIN_TAIL_SECONDS = 1;
 /** Segment numbers are written with five digits. */
