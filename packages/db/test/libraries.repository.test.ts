@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Database, ImageExifRepository, LibrariesRepository } from '../src/index.ts';
 import { tempSqliteFolder } from './temp-sqlite.ts';
+import { openEngine } from './test-engines.ts';
 
 let temp: ReturnType<typeof tempSqliteFolder>;
 let database: Database;
@@ -126,5 +127,34 @@ describe('LibrariesRepository', () => {
         [b.id, { photo: 0, raw: 0, video: 1, total: 1 }],
       ]),
     );
+  });
+});
+
+// PostgreSQL only: SQLite connections in one process block each other's thread (better-sqlite3 is
+// synchronous), so a race between them cannot be played here; across processes SQLite serializes
+// the transactions, which write first (see upsertConfigured).
+describe('LibrariesRepository on postgres', () => {
+  it('replicas starting at once (one connection each) all get the same libraries, none fails', async () => {
+    const { database: first, openAnother, cleanup } = await openEngine('postgres');
+    try {
+      // Four processes' connections to one database, as three watchers and an api starting together.
+      const others = [await openAnother(), await openAnother(), await openAnother()];
+      const specs = [
+        { name: 'main', root: '/photos' },
+        { name: 'archive', root: '/archive' },
+      ];
+      const results = await Promise.all(
+        [first, ...others].map((db) => new LibrariesRepository(db.db).upsertConfigured(specs)),
+      );
+      for (const rows of results) {
+        expect(rows.map((r) => [r.name, r.root])).toEqual([
+          ['main', '/photos'],
+          ['archive', '/archive'],
+        ]);
+        expect(rows.map((r) => r.id)).toEqual(results[0]?.map((r) => r.id));
+      }
+    } finally {
+      await cleanup();
+    }
   });
 });

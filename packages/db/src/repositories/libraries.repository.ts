@@ -58,25 +58,29 @@ export class LibrariesRepository {
    */
   async upsertConfigured(specs: readonly LibrarySpec[]): Promise<LibraryRow[]> {
     return this.db.transaction().execute(async (trx) => {
-      const existing = await trx.selectFrom('libraries').select(['id', 'name', 'root']).execute();
-      const byName = new Map(existing.map((row) => [row.name.toLowerCase(), row]));
       const now = new Date().toISOString();
+      // Write first: replicas starting together run this at once. On SQLite a transaction that read
+      // first could not take the write lock then (SQLITE_BUSY at once); a write waits for it. On
+      // PostgreSQL the loser of a race on the same name waits for the winner's commit and skips.
       for (const spec of specs) {
-        const row = byName.get(spec.name.toLowerCase());
-        if (!row) {
-          const inserted = await trx
-            .insertInto('libraries')
-            .values({ name: spec.name, root: spec.root, created_at: now })
-            .returning(['id', 'name', 'root'])
-            .executeTakeFirstOrThrow();
-          byName.set(spec.name.toLowerCase(), inserted);
-        } else if (row.root !== spec.root || row.name !== spec.name) {
+        await sql`insert into libraries (name, root, created_at)
+          select ${spec.name}, ${spec.root}, ${now}
+          where not exists (select 1 from libraries where lower(name) = ${spec.name.toLowerCase()})
+          on conflict (name) do nothing`.execute(trx);
+      }
+      const existing = await trx
+        .selectFrom('libraries')
+        .select(['id', 'name', 'root'])
+        .orderBy('id')
+        .execute();
+      for (const spec of specs) {
+        const row = existing.find((r) => r.name.toLowerCase() === spec.name.toLowerCase());
+        if (row && (row.root !== spec.root || row.name !== spec.name)) {
           await trx
             .updateTable('libraries')
             .set({ name: spec.name, root: spec.root })
             .where('id', '=', row.id)
             .execute();
-          byName.set(spec.name.toLowerCase(), { ...row, name: spec.name, root: spec.root });
         }
       }
       return trx.selectFrom('libraries').selectAll().orderBy('id').execute();
