@@ -312,6 +312,18 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
 
   const loop = new TickLoop({ intervalMs: env.WATCH_QUICK_INTERVAL_SECONDS * 1000, tick, logger });
   loop.start();
+  // A standby looks at the lease every third of its time and takes over as soon as it is free (its
+  // holder died or stopped), not at its own next tick, which may be WATCH_QUICK_INTERVAL_SECONDS away.
+  const standbyTimer = setInterval(
+    () => {
+      if (!standingBy) return;
+      void lease.acquire().then((got) => {
+        if (got) void loop.tickNow();
+      });
+    },
+    Math.max(200, Math.floor((env.WATCHER_LEASE_SECONDS * 1000) / 3)),
+  );
+  standbyTimer.unref();
   logger.info(
     {
       libraries: config.libraries.map((l) => l.name),
@@ -337,10 +349,11 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
         const started = Date.now();
         await ingestRequests.stop();
         await facePass?.stop();
+        clearInterval(standbyTimer);
         const tickDone = loop.stop(STOP_GRACE_MS);
         await pipeline.stop(STOP_GRACE_MS);
         const finished = await tickDone;
-        await lease.release(); // another replica takes over at its next tick
+        await lease.release(); // a standby takes over within a third of the lease time
 
         await exiftool.close().catch(() => {});
         logger.info({ ms: Date.now() - started, tickFinished: finished }, 'watcher stopped');
