@@ -12,6 +12,7 @@ import {
   FaceCodeIndex,
   FacesRepository,
   ImageExifRepository,
+  JobOutboxRepository,
   LibrariesRepository,
   MissingFilesRepository,
   PersonsRepository,
@@ -23,6 +24,7 @@ import type { Registry } from 'prom-client';
 import { FacePass } from './faces/face-pass.ts';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
 import { subscribeIngestRequests } from './ingest/ingest-request.subscriber.ts';
+import { JobOutbox } from './ingest/job-outbox.ts';
 import { ensureLibraryMarker, shouldWriteMarker } from './library/library-marker.ts';
 import { LIBRARY_MARKER_FILE, type LibraryStatus } from './library/library-probe.ts';
 import { refreshLibraryStatus } from './library/library-status.ts';
@@ -128,9 +130,11 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
   configureDecodeBudget({ memoryBytes: env.DECODE_MEMORY_BUDGET_MB * 1024 * 1024 });
   const exiftool = new ExiftoolProcess();
   const fileTimeoutMs = env.INGEST_FILE_TIMEOUT_SECONDS * 1000;
+  const outbox = new JobOutbox({ repository: new JobOutboxRepository(deps.database.db), bus, logger });
   const pipeline = new IngestPipeline({
     imageExif,
     bus,
+    outbox,
     logger,
     metrics,
     concurrency,
@@ -204,6 +208,12 @@ export async function start(deps: WatcherDeps): Promise<WatcherHandle> {
       return;
     }
     standingBy = false;
+    // Jobs a watcher stored with its rows and did not enqueue (it died first, or the bus failed).
+    try {
+      await outbox.drain(signal);
+    } catch (err) {
+      logger.error({ err }, 'draining the job outbox failed');
+    }
     await onPhase('probe');
     if (signal.aborted) return;
     const probed: TickContext['libraries'] = [];

@@ -6,6 +6,7 @@ import { type MediaIngestedEvent, storedMtimeMs } from '@lumen/core';
 import {
   type Database,
   ImageExifRepository,
+  JobOutboxRepository,
   LibrariesRepository,
   MissingFilesRepository,
   openDatabase,
@@ -14,6 +15,7 @@ import { ExiftoolProcess, thumbPaths } from '@lumen/media';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngestPipeline } from '../src/ingest/ingest-pipeline.ts';
+import { JobOutbox } from '../src/ingest/job-outbox.ts';
 import { type LibraryRef, scanLibrary } from '../src/scan/library-scan.ts';
 import { createWatcherMetrics } from '../src/watcher-metrics.ts';
 import { CORPUS, copyIn } from './watcher-harness.ts';
@@ -59,6 +61,7 @@ beforeAll(async () => {
   pipeline = new IngestPipeline({
     imageExif,
     bus,
+    outbox: new JobOutbox({ repository: new JobOutboxRepository(database.db), bus, logger }),
     logger,
     metrics,
     concurrency: 2,

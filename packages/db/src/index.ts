@@ -27,6 +27,7 @@ export {
   type UpsertedImage,
 } from './repositories/image-exif.repository.ts';
 export * from './repositories/insights.repository.ts';
+export * from './repositories/job-outbox.repository.ts';
 export {
   LibrariesRepository,
   type LibraryRow,

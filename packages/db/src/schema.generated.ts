@@ -147,6 +147,14 @@ export interface ImageExifMissing {
   confirmed_at: string | null;
 }
 
+export interface JobOutbox {
+  id: Generated<number>;
+  subject: string;
+  dedup_id: string;
+  payload: string;
+  created_at: string;
+}
+
 export interface Libraries {
   id: Generated<number>;
   name: string;
@@ -240,6 +248,7 @@ export interface DB {
   favorites: Favorites;
   image_exif: ImageExif;
   image_exif_missing: ImageExifMissing;
+  job_outbox: JobOutbox;
   libraries: Libraries;
   login_lockout_lifts: LoginLockoutLifts;
   persons: Persons;

@@ -2,7 +2,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Bus } from '@lumen/bus';
 import { type MediaIngestedEvent, PathError, parsePayload, subjects } from '@lumen/core';
-import type { DirectoryEntry, ImageExifRepository, ThumbStatus } from '@lumen/db';
+import type {
+  DirectoryEntry,
+  ImageExifInput,
+  ImageExifRepository,
+  JobOutboxRow,
+  OutboxJobInput,
+  ThumbStatus,
+} from '@lumen/db';
 import {
   errorMessage,
   type OpenedLibraryFile,
@@ -22,11 +29,14 @@ import {
   writeSentinel,
 } from './ingest-file.ts';
 import { IngestRowWriter, type WrittenRow } from './ingest-row-writer.ts';
+import type { JobOutbox } from './job-outbox.ts';
 import { WorkScheduler } from './work-scheduler.ts';
 
 export interface IngestPipelineOptions extends IngestFileSettings {
   imageExif: ImageExifRepository;
   bus: Bus;
+  /** Enqueues the `video.ingested` jobs stored with the rows (the transactional outbox). */
+  outbox: JobOutbox;
   logger: Logger;
   metrics: WatcherMetrics;
   concurrency: number;
@@ -54,7 +64,8 @@ interface RowMeta {
  * concurrency, per-file time limit), rows batched into upsert transactions, `media.ingested` per
  * new or changed file once its row is written (files with a thumbnail only: an unreadable file
  * has nothing for the transcoder or the face pass) and, for a video, a `video.ingested` job for
- * the transcoder (durable: waits in the queue while no transcoder runs), and previews in the low lane. The low lane
+ * the transcoder (durable: stored in the outbox in the row's transaction, enqueued after the
+ * commit, and waits in the queue while no transcoder runs), and previews in the low lane. The low lane
  * is bounded; previews that do not fit stay pending in the database and `topUpPreviews` (every
  * tick) feeds them in as the lane drains.
  */
@@ -96,7 +107,7 @@ export class IngestPipeline implements IngestSink {
     this.writer = new IngestRowWriter<RowMeta>({
       imageExif: opts.imageExif,
       logger: this.logger,
-      onWritten: (rows) => this.afterWrite(rows),
+      onWritten: (rows, outbox) => this.afterWrite(rows, outbox),
     });
     this.maxQueued = opts.maxQueued ?? Math.max(16, 4 * opts.concurrency);
   }
@@ -283,7 +294,11 @@ export class IngestPipeline implements IngestSink {
       if (problem) {
         this.logger.warn({ library: library.name, path: request.absPath, problem }, 'ingest problem');
       }
-      written = this.writer.add(row, { request, ...(preview ? { preview } : {}) });
+      written = this.writer.add(
+        row,
+        { request, ...(preview ? { preview } : {}) },
+        this.videoJob(request, row),
+      );
     } catch (err) {
       if (this.abort.signal.aborted) return;
       const message = timeout.aborted
@@ -332,43 +347,51 @@ export class IngestPipeline implements IngestSink {
     for (const w of waiters) w();
   }
 
-  private async afterWrite(rows: WrittenRow<RowMeta>[]): Promise<void> {
+  /**
+   * The `video.ingested` job of a written video (the transcoder must not miss it: stored in the
+   * outbox with the row, then a work item kept until a transcoder takes it), or undefined.
+   */
+  private videoJob(request: IngestRequest, row: ImageExifInput): OutboxJobInput | undefined {
+    if (row.media_type !== 'video' || !row.content_hash || row.thumb_status !== 'ready') return undefined;
+    try {
+      const payload = parsePayload(
+        subjects.videoIngested,
+        ingestedEvent(request, row, new Date().toISOString()),
+      );
+      return {
+        subject: subjects.videoIngested,
+        dedupId: `video.ingested:${payload.contentHash}`,
+        payload,
+      };
+    } catch (err) {
+      this.logger.error({ err, path: request.relPath }, 'building the video.ingested job failed');
+      return undefined;
+    }
+  }
+
+  private async afterWrite(rows: WrittenRow<RowMeta>[], outbox: JobOutboxRow[]): Promise<void> {
     const at = new Date().toISOString();
-    const events: Promise<void>[] = [];
-    for (const { id, row, meta } of rows) {
+    const events: Promise<unknown>[] = [];
+    // The jobs first: their rows are committed, and each is deleted from the outbox once enqueued.
+    if (outbox.length > 0) events.push(this.opts.outbox.send(outbox));
+    for (const { row, meta, id } of rows) {
       const { request } = meta;
       if (meta.preview) this.queuePreview(id, request.library, request.relPath, meta.preview);
       // Only files something could read: the transcoder and the face pass would just fail on the rest.
       if (!row.content_hash || row.thumb_status !== 'ready') continue;
       try {
-        const event: MediaIngestedEvent = parsePayload(subjects.mediaIngested, {
-          libraryId: request.library.id,
-          library: request.library.name,
-          relPath: request.relPath,
-          contentHash: row.content_hash,
-          mediaType: row.media_type,
-          ...(row.mime_type ? { mimeType: row.mime_type } : {}),
-          sizeBytes: row.size_bytes,
-          isNew: request.isNew,
-          durationSec: row.duration_sec ?? null,
-          at,
-        });
+        const event: MediaIngestedEvent = parsePayload(
+          subjects.mediaIngested,
+          ingestedEvent(request, row, at),
+        );
         events.push(this.opts.bus.publish(subjects.mediaIngested, event));
-        // The transcoder must not miss a video: a work item, kept until a transcoder takes it.
-        if (event.mediaType === 'video') {
-          events.push(
-            this.opts.bus.enqueue(subjects.videoIngested, parsePayload(subjects.videoIngested, event), {
-              dedupId: `video.ingested:${event.contentHash}`,
-            }),
-          );
-        }
       } catch (err) {
         this.logger.error({ err, path: request.relPath }, 'publishing media.ingested failed');
       }
     }
     for (const result of await Promise.allSettled(events)) {
       if (result.status === 'rejected') {
-        this.logger.error({ err: result.reason }, 'publishing media.ingested or video.ingested failed');
+        this.logger.error({ err: result.reason }, 'publishing media.ingested failed');
       }
     }
   }
@@ -460,6 +483,22 @@ export class IngestPipeline implements IngestSink {
       this.logger.error({ err, path: relPath }, 'recording the preview status failed');
     }
   }
+}
+
+/** The `media.ingested` payload of a written row (also the `video.ingested` job's, for a video). */
+function ingestedEvent(request: IngestRequest, row: ImageExifInput, at: string): unknown {
+  return {
+    libraryId: request.library.id,
+    library: request.library.name,
+    relPath: request.relPath,
+    contentHash: row.content_hash,
+    mediaType: row.media_type,
+    ...(row.mime_type ? { mimeType: row.mime_type } : {}),
+    sizeBytes: row.size_bytes,
+    isNew: request.isNew,
+    durationSec: row.duration_sec ?? null,
+    at,
+  };
 }
 
 /** A queued preview: the row and the content it is for (a file rewritten meanwhile gets another). */

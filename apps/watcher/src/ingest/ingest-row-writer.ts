@@ -1,10 +1,18 @@
-import type { FollowedEdit, ImageExifInput, ImageExifRepository } from '@lumen/db';
+import type {
+  FollowedEdit,
+  ImageExifInput,
+  ImageExifRepository,
+  JobOutboxRow,
+  OutboxJobInput,
+} from '@lumen/db';
 import type { Logger } from '@lumen/runtime';
 
 /** A row waiting to be written, with whatever the caller needs once it has its id. */
 export interface PendingRow<M> {
   row: ImageExifInput;
   meta: M;
+  /** A bus job about the row, stored in the outbox in the row's transaction. */
+  job?: OutboxJobInput;
 }
 
 export interface WrittenRow<M> extends PendingRow<M> {
@@ -14,8 +22,11 @@ export interface WrittenRow<M> extends PendingRow<M> {
 export interface IngestRowWriterOptions<M> {
   imageExif: ImageExifRepository;
   logger: Logger;
-  /** Called after each successful flush with the rows just written (events, previews). */
-  onWritten: (rows: WrittenRow<M>[]) => Promise<void>;
+  /**
+   * Called after each successful flush with the rows just written (events, previews) and the
+   * outbox jobs stored with them (to enqueue, then delete).
+   */
+  onWritten: (rows: WrittenRow<M>[], outbox: JobOutboxRow[]) => Promise<void>;
   /** Flush at this many rows... */
   maxRows?: number;
   /** ...or this long after the first waiting row. */
@@ -56,9 +67,12 @@ export class IngestRowWriter<M> {
     return this.pending.length;
   }
 
-  /** Queue a row; resolves once the flush that wrote it (or failed to) is done. Never rejects. */
-  add(row: ImageExifInput, meta: M): Promise<void> {
-    this.pending.push({ row, meta });
+  /**
+   * Queue a row (and a job about it, committed with it); resolves once the flush that wrote it (or
+   * failed to) is done. Never rejects.
+   */
+  add(row: ImageExifInput, meta: M, job?: OutboxJobInput): Promise<void> {
+    this.pending.push({ row, meta, ...(job ? { job } : {}) });
     if (this.pending.length >= this.maxRows) return this.flush();
     if (!this.timer) {
       this.timer = setTimeout(() => void this.flush(), this.maxDelayMs);
@@ -84,12 +98,23 @@ export class IngestRowWriter<M> {
 
   private async write(batch: PendingRow<M>[]): Promise<void> {
     let written: WrittenRow<M>[];
+    let outbox: JobOutboxRow[];
+    // One job per dedup id (a file twice in a batch, or two paths of one content).
+    const jobs = [
+      ...new Map(batch.flatMap((p) => (p.job ? [[p.job.dedupId, p.job] as const] : []))).values(),
+    ];
     try {
       // A file rewritten in place (new hash at the same path) takes its tags, favorites, faces and
       // insights along, in the same transaction as its row.
-      const { written: result, edits } = await this.opts.imageExif.upsertFollowingEdits(
+      const {
+        written: result,
+        edits,
+        outbox: stored,
+      } = await this.opts.imageExif.upsertFollowingEdits(
         batch.map((p) => p.row),
+        jobs,
       );
+      outbox = stored;
       for (const edit of edits) logFollowedEdit(this.opts.logger, edit);
       const ids = new Map(result.map((r) => [`${r.library_id}\u0000${r.rel_path}`, r.id]));
       written = [];
@@ -105,7 +130,7 @@ export class IngestRowWriter<M> {
       return;
     }
     try {
-      await this.opts.onWritten(written);
+      await this.opts.onWritten(written, outbox);
     } catch (err) {
       this.opts.logger.error({ err }, 'after-write step of ingested rows failed');
     }

@@ -8,6 +8,7 @@ import { authHardeningMigration } from './0006-auth-hardening.ts';
 import { faceSearchMigration } from './0007-face-search.ts';
 import { insightsMigration } from './0009-insights.ts';
 import { faceCodesMigration } from './0010-face-codes.ts';
+import { jobOutboxMigration } from './0011-job-outbox.ts';
 import type { DatabaseKind } from './dialect-columns.ts';
 
 /**
@@ -25,5 +26,6 @@ export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0007-face-search': faceSearchMigration(),
     '0009-insights': insightsMigration(kind),
     '0010-face-codes': faceCodesMigration(kind),
+    '0011-job-outbox': jobOutboxMigration(kind),
   };
 }

@@ -2,6 +2,7 @@ import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { DB, ImageExif } from '../schema.generated.ts';
 import { chunk, IN_LIST_CHUNK_SIZE, MAX_BOUND_VARIABLES } from './chunks.ts';
 import { INPUT_COLUMNS } from './image-exif-columns.ts';
+import { JobOutboxRepository, type JobOutboxRow, type OutboxJobInput } from './job-outbox.repository.ts';
 import { MaintenanceRepository, type RekeyResult } from './maintenance.repository.ts';
 import { MissingFilesRepository } from './missing-files.repository.ts';
 
@@ -40,6 +41,8 @@ export interface UpsertFollowingEditsResult {
   written: UpsertedImage[];
   /** One entry per row whose stored content hash was replaced by a different one. */
   edits: FollowedEdit[];
+  /** The outbox jobs stored with the rows (to enqueue now, then delete). */
+  outbox: JobOutboxRow[];
 }
 
 /** A row whose thumbnail is made and whose preview is not (the preview lane's backlog). */
@@ -135,10 +138,14 @@ export class ImageExifRepository {
    * stored row keeps its hash, metadata, size and mtime, and only its `ingest_error` says what went
    * wrong. So a flaky mount loses nothing (tags and favorites stay on the hash, which stays in
    * image_exif), and since size and mtime are those of the last good read, the next scan sees the
-   * file as changed and tries again. Other rows are written as `upsert` writes them.
+   * file as changed and tries again. Other rows are written as `upsert` writes them. `jobs` go into
+   * the outbox (`job_outbox`) in the same transaction.
    */
-  async upsertFollowingEdits(rows: readonly ImageExifInput[]): Promise<UpsertFollowingEditsResult> {
-    if (rows.length === 0) return { written: [], edits: [] };
+  async upsertFollowingEdits(
+    rows: readonly ImageExifInput[],
+    jobs: readonly OutboxJobInput[] = [],
+  ): Promise<UpsertFollowingEditsResult> {
+    if (rows.length === 0 && jobs.length === 0) return { written: [], edits: [], outbox: [] };
     const uniqueRows = uniqueFullRows(rows);
     return this.db.transaction().execute(async (trx) => {
       // A file marked missing that is written again comes back with its id (and its old hash, so an
@@ -158,7 +165,10 @@ export class ImageExifRepository {
         const result = await maintenance.rekeyDerivedRows(row.library_id, row.rel_path, oldHash, newHash);
         edits.push({ libraryId: row.library_id, relPath: row.rel_path, oldHash, newHash, result });
       }
-      return { written, edits };
+      // The jobs about these rows commit with them (the transactional outbox): none is lost to a
+      // process that dies before it enqueues them.
+      const outbox = await new JobOutboxRepository(trx).add(jobs);
+      return { written, edits, outbox };
     });
   }
 
