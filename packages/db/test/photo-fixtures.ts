@@ -303,8 +303,9 @@ export function referenceFilter(seed: SeededLibrary, filters: PhotoFilters): Fix
     if (filters.dateTo !== undefined && (p.date === null || p.date > filters.dateTo)) return false;
     if (filters.tags) {
       const tags = (p.hash && seed.tagsByHash.get(p.hash)) || [];
-      const hits = filters.tags.ids.filter((id) => tags.includes(id)).length;
-      if (filters.tags.mode === 'any' ? hits === 0 : hits < new Set(filters.tags.ids).size) return false;
+      const wanted = new Set(filters.tags.ids);
+      const hits = [...wanted].filter((id) => tags.includes(id)).length;
+      if (filters.tags.mode === 'any' ? hits === 0 : hits < wanted.size) return false;
     }
     if (filters.mediaType === 'photo' && p.mediaType === 'video') return false;
     if (filters.mediaType === 'video' && p.mediaType !== 'video') return false;

@@ -100,7 +100,7 @@ export function photoFilterConditions(
   if (filters.dateTo !== undefined) conditions.push(sql<SqlBool>`${date} <= ${filters.dateTo}`);
   if (filters.tags && filters.tags.ids.length > 0) {
     conditions.push(
-      tagCondition(filters.tags.mode, [...new Set(filters.tags.ids)], hint, col('content_hash')),
+      tagCondition(filters.tags.mode, [...new Set(filters.tags.ids)], kind, hint, col('content_hash')),
     );
   }
   if (filters.mediaType === 'photo') conditions.push(sql<SqlBool>`${col('media_type')} in ('photo', 'raw')`);
@@ -124,19 +124,34 @@ export function photoFilterConditions(
 }
 
 /**
- * Photos with any (or all) of the tags `ids`. Two forms for the two plans:
+ * Photos with any (or all) of the tags `ids`. Two forms for SQLite's two plans:
  * - `in (select ...)` (filterIndexes): SQLite builds the set of tagged hashes once and looks each
  *   up in the content_hash index; right for a COUNT or a small result, whose rows are all visited.
  * - `exists (...)` (sortIndex): a page walking the date or name index tests only the rows it walks
  *   (a few hundred for a page), each with one probe of the (content_hash, tag_id) index, instead of
  *   first building the set of every tagged hash (several ms for a popular tag).
+ * Postgres takes the `in (select ...)` form for "any" (a hash semi join, or a walk of the sort
+ * index probing each row, as its statistics say), but for "all" one `exists` per tag: the
+ * `group by ... having count(*)` set is misestimated (a few hundred rows for thousands) and its
+ * hash aggregate over every link of the tags spills past work_mem, 5-15x slower at 100k photos
+ * (docs/decisions.md, "Tag filter on PostgreSQL"). Each `exists` is a semi join the planner
+ * orders by the tag's own statistics, starting from the rarest.
  */
 function tagCondition(
   mode: 'any' | 'all',
   ids: readonly number[],
+  kind: DatabaseKind,
   walkingSortIndex: boolean,
   hashColumn: RawBuilder<unknown>,
 ): Condition {
+  if (kind === 'postgres' && mode === 'all') {
+    return allOf(
+      ids.map(
+        (id) => sql<SqlBool>`exists (select 1 from tagged_photo tp
+          where tp.content_hash = ${hashColumn} and tp.tag_id = ${id})`,
+      ),
+    );
+  }
   if (walkingSortIndex) {
     // `+tp.tag_id`: one seek to the photo's few links, then the ids are tested, instead of one
     // seek per id (about 30% less for three ids). The ids are written as literals: SQLite tests a
