@@ -1,22 +1,13 @@
-/**
- * Issue 15 item 2, durable events, watcher side (real NATS JetStream): an upload is a
- * `media.uploaded` work item taken by exactly one watcher replica, acknowledged once ingested; an
- * upload sent while no watcher runs is ingested when one starts; an ingested video leaves a
- * `video.ingested` work item for the transcoder. Scans are held (onPhase) so that only the upload
- * jobs can get a file ingested here.
- */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { createNatsBus, deleteBusPrefix, type NatsBus } from '@lumen/bus';
-import { type Config, type MediaIngestedEvent, parseConfig } from '@lumen/core';
-import { type Database, LibrariesRepository, openDatabase } from '@lumen/db';
-import { natsTestUrl, requireNats, uniqueJpeg } from '@lumen/test-support';
+import { createNatsBus, type NatsBus } from '@lumen/bus';
+import type { Config, MediaIngestedEvent } from '@lumen/core';
+import { type Database, LibrariesRepository } from '@lumen/db';
+import { natsTestUrl, uniqueJpeg } from '@lumen/test-support';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { start, type WatcherHandle } from '../src/start.ts';
-import { CORPUS } from './watcher-harness.ts';
+import { CORPUS, natsWorld } from './watcher-harness.ts';
 
 const servers = natsTestUrl();
 const silent = pino({ level: 'silent' });
@@ -47,30 +38,9 @@ interface World {
 }
 
 async function world(): Promise<World> {
-  await requireNats(servers);
-  const prefix = `uploads_${randomBytes(4).toString('hex')}`;
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lumen-durable-uploads-'));
-  const root = path.join(base, 'library');
+  const { prefix, root, config, database, observer, cleanup } = await natsWorld('uploads');
+  cleanups.push(cleanup);
   fs.mkdirSync(path.join(root, 'uploads'), { recursive: true });
-  const config = parseConfig(
-    {
-      DATA_DIR: path.join(base, 'data'),
-      LIBRARIES: `main=${root}`,
-      WATCH_QUICK_INTERVAL_SECONDS: '3600',
-      WATCH_FULL_INTERVAL_SECONDS: '86400',
-      WATCHER_LEASE_SECONDS: '2',
-      LOG_LEVEL: 'silent',
-    },
-    base,
-  );
-  const database = await openDatabase(config.database);
-  const observer = await createNatsBus({ servers, prefix, logger: silent });
-  cleanups.push(async () => {
-    await observer.close();
-    await database.close();
-    await deleteBusPrefix(servers, prefix);
-    fs.rmSync(base, { recursive: true, force: true });
-  });
   const ingested: MediaIngestedEvent[] = [];
   await observer.subscribe<MediaIngestedEvent>('media.ingested', (e) => {
     ingested.push(e);

@@ -1,22 +1,13 @@
-/**
- * Issue 15, durable events: the `video.ingested` job is stored in the outbox (`job_outbox`) in the
- * transaction of its video's row, so a watcher that dies between the commit and the enqueue loses
- * nothing (real SQLite, real NATS JetStream). The fault is injected in the bus: its enqueue of
- * `video.ingested` throws, which leaves the database as a SIGKILL after the commit would (the row
- * written, the job not enqueued).
- */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { type Bus, createNatsBus, deleteBusPrefix, type NatsBus } from '@lumen/bus';
-import { type Config, type MediaIngestedEvent, parseConfig } from '@lumen/core';
-import { type Database, JobOutboxRepository, openDatabase } from '@lumen/db';
-import { natsTestUrl, requireNats, uniqueJpeg } from '@lumen/test-support';
+import { type Bus, createNatsBus, type NatsBus } from '@lumen/bus';
+import type { Config, MediaIngestedEvent } from '@lumen/core';
+import { type Database, JobOutboxRepository } from '@lumen/db';
+import { natsTestUrl, uniqueJpeg } from '@lumen/test-support';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { start, type WatcherHandle } from '../src/start.ts';
-import { copyIn, waitFor } from './watcher-harness.ts';
+import { copyIn, natsWorld, waitFor } from './watcher-harness.ts';
 
 const servers = natsTestUrl();
 const silent = pino({ level: 'silent' });
@@ -45,33 +36,12 @@ interface World {
 }
 
 async function world(): Promise<World> {
-  await requireNats(servers);
-  const prefix = `outbox_${randomBytes(4).toString('hex')}`;
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lumen-job-outbox-'));
-  const root = path.join(base, 'library');
+  const { prefix, root, config, database, observer, cleanup } = await natsWorld('outbox');
+  cleanups.push(cleanup);
   // The shortest clips of the corpus (0.07 s, 0.17 s): thumbnails and previews are quick.
   copyIn(root, 'video/file-type__fixture.m4v', VIDEOS[0]!);
   copyIn(root, 'video/mei__with-gps.mp4', VIDEOS[1]!);
   fs.writeFileSync(path.join(root, 'clips/still.jpg'), await uniqueJpeg('still'));
-  const config = parseConfig(
-    {
-      DATA_DIR: path.join(base, 'data'),
-      LIBRARIES: `main=${root}`,
-      WATCH_QUICK_INTERVAL_SECONDS: '3600',
-      WATCH_FULL_INTERVAL_SECONDS: '86400',
-      WATCHER_LEASE_SECONDS: '2',
-      LOG_LEVEL: 'silent',
-    },
-    base,
-  );
-  const database = await openDatabase(config.database);
-  const observer = await createNatsBus({ servers, prefix, logger: silent });
-  cleanups.push(async () => {
-    await observer.close();
-    await database.close();
-    await deleteBusPrefix(servers, prefix);
-    fs.rmSync(base, { recursive: true, force: true });
-  });
   return {
     root,
     config,

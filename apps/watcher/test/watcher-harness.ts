@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Bus, createMemoryBus } from '@lumen/bus';
-import { type LibraryStatusEvent, type MediaIngestedEvent, parseConfig } from '@lumen/core';
+import { type Bus, createMemoryBus, createNatsBus, deleteBusPrefix, type NatsBus } from '@lumen/bus';
+import { type Config, type LibraryStatusEvent, type MediaIngestedEvent, parseConfig } from '@lumen/core';
 import { type Database, openDatabase } from '@lumen/db';
+import { natsTestUrl, requireNats } from '@lumen/test-support';
 import pino from 'pino';
 import { start, type WatcherDeps, type WatcherHandle } from '../src/start.ts';
 
@@ -128,4 +130,54 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A library folder, a SQLite database and an observer bus on a fresh NATS prefix, for replica tests. */
+export interface NatsWorld {
+  prefix: string;
+  base: string;
+  root: string;
+  config: Config;
+  database: Database;
+  observer: NatsBus;
+}
+
+/**
+ * A NATS world whose watchers tick rarely (scans only when a test asks) and hold a 2 s lease; the
+ * returned cleanup closes and removes everything (the NATS prefix too).
+ */
+export async function natsWorld(name: string): Promise<NatsWorld & { cleanup(): Promise<void> }> {
+  const servers = natsTestUrl();
+  await requireNats(servers);
+  const prefix = `${name}_${randomBytes(4).toString('hex')}`;
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), `lumen-${name}-`));
+  const root = path.join(base, 'library');
+  fs.mkdirSync(root, { recursive: true });
+  const config = parseConfig(
+    {
+      DATA_DIR: path.join(base, 'data'),
+      LIBRARIES: `main=${root}`,
+      WATCH_QUICK_INTERVAL_SECONDS: '3600',
+      WATCH_FULL_INTERVAL_SECONDS: '86400',
+      WATCHER_LEASE_SECONDS: '2',
+      LOG_LEVEL: 'silent',
+    },
+    base,
+  );
+  const database = await openDatabase(config.database);
+  const observer = await createNatsBus({ servers, prefix, logger: pino({ level: 'silent' }) });
+  return {
+    prefix,
+    base,
+    root,
+    config,
+    database,
+    observer,
+    async cleanup() {
+      await observer.close();
+      await database.close();
+      await deleteBusPrefix(servers, prefix);
+      fs.rmSync(base, { recursive: true, force: true });
+    },
+  };
 }
