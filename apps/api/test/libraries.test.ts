@@ -254,4 +254,20 @@ describe('GET/POST /libraries', () => {
       suspect_reason: null,
     });
   });
+
+  // PostgreSQL refuses a NUL byte in a text and an id past its 4-byte `integer` in a query (the
+  // whole statement fails), where SQLite just finds nothing: such input must not reach it.
+  it.each([
+    ['/video/wall?library=%00', 400],
+    ['/photos?library=%00', 400],
+    ['/photos?camera_make=a%00b', 400],
+    ['/image/metadata?library=%00&path=a.jpg', 400],
+    ['/video/wall?library=99999999999999999999999', 404],
+    ['/photos?library=2147483648', 404],
+    ['/photos?tag_ids=2147483648', 400],
+    ['/faces/2147483648', 400],
+  ])('answers %s with %i, not a database error', async (url, status) => {
+    const res = await fetch(`${t.url}${url}`, { headers: viewer });
+    expect((await problemOf(res)).status).toBe(status);
+  });
 });

@@ -127,7 +127,8 @@ export function memoryPhotos(now: Date): MadePhoto[] {
 }
 
 /**
- * The real api and the real watcher over one SQLite file and the in-process bus, on two libraries
+ * The real api and the real watcher over one database (a SQLite file, or PostgreSQL under
+ * `LUMEN_TEST_DATABASE=postgres`, see startTestApi) and the in-process bus, on two libraries
  * built from corpus files (plus a few photos made with sharp), ingested by one watcher tick. The
  * watcher keeps running with a long scan interval (uploads are ingested on request, not by scans).
  */

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { type Bus, createMemoryBus } from '@lumen/bus';
 import { type Config, parseConfig } from '@lumen/core';
 import { type Database, openDatabase, UsersRepository } from '@lumen/db';
+import { freshPostgresDatabase } from '@lumen/test-support';
 import pino from 'pino';
 import type { ProblemBody } from '../src/http/problem.ts';
 import { UsersService } from '../src/services/users.service.ts';
@@ -28,9 +29,26 @@ export interface TestApi {
   stop(): Promise<void>;
 }
 
+export type TestDialect = 'sqlite' | 'postgres';
+
+/**
+ * The database the api tests run on, from `LUMEN_TEST_DATABASE` (unset or `sqlite`: a SQLite file;
+ * `postgres`: a fresh PostgreSQL database per api). The root vitest config runs some api test
+ * files a second time with it set to `postgres`.
+ */
+export function testDialectFrom(value: string | undefined): TestDialect {
+  if (value === undefined || value === '' || value === 'sqlite') return 'sqlite';
+  if (value === 'postgres') return 'postgres';
+  throw new Error(`LUMEN_TEST_DATABASE must be "sqlite" or "postgres", not "${value}"`);
+}
+
+export const TEST_DIALECT: TestDialect = testDialectFrom(process.env.LUMEN_TEST_DATABASE);
+
 /**
  * The real api on 127.0.0.1:0 over a SQLite file in a temp DATA_DIR (removed by stop(), unless
  * `env.DATA_DIR` names one of the caller's) and the in-process bus, or `opts.bus` (closed by stop()).
+ * With `LUMEN_TEST_DATABASE=postgres` (and no `env.DATABASE_URL` of the caller's), the database is
+ * instead a fresh PostgreSQL database, dropped by stop().
  */
 export async function startTestApi(
   env: Record<string, string> = {},
@@ -38,11 +56,26 @@ export async function startTestApi(
 ): Promise<TestApi> {
   const ownDir = env.DATA_DIR === undefined;
   const dir = env.DATA_DIR ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'lumen-api-test-')));
-  const config = parseConfig(
-    { DATA_DIR: dir, BIND_URL: '127.0.0.1:0', SECRET_KEY: TEST_SECRET, ...env },
-    dir,
-  );
-  const database = await openDatabase(config.database);
+  const postgres =
+    TEST_DIALECT === 'postgres' && env.DATABASE_URL === undefined ? await freshPostgresDatabase() : undefined;
+  let config: Config;
+  let database: Database;
+  try {
+    config = parseConfig(
+      {
+        DATA_DIR: dir,
+        BIND_URL: '127.0.0.1:0',
+        SECRET_KEY: TEST_SECRET,
+        ...(postgres ? { DATABASE_URL: postgres.url } : {}),
+        ...env,
+      },
+      dir,
+    );
+    database = await openDatabase(config.database);
+  } catch (err) {
+    await postgres?.drop(); // no database left behind by a test whose api cannot start
+    throw err;
+  }
   const bus = opts.bus ?? createMemoryBus();
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -86,6 +119,7 @@ export async function startTestApi(
       await api.stop();
       await bus.close();
       await database.close().catch(() => {});
+      await postgres?.drop();
       if (ownDir) await fs.rm(dir, { recursive: true, force: true });
     },
   };

@@ -103,6 +103,8 @@ describe('photosQuerySchema', () => {
     [{ sort: 'Random' }, ['sort']],
     [{ seed: 'has space' }, ['seed']],
     [{ camera_make: '   ' }, ['camera_make']],
+    [{ camera_make: 'Can\0on' }, ['camera_make']],
+    [{ library: 'ma\0in' }, ['library']],
     [{ gps_lat: '91', gps_lon: '0', gps_radius_km: '1' }, ['gps_lat']],
     [{ gps_lat: '0', gps_lon: '-180.5', gps_radius_km: '1' }, ['gps_lon']],
     [{ gps_lat: '0', gps_lon: '0', gps_radius_km: '0' }, ['gps_radius_km']],
@@ -113,6 +115,8 @@ describe('photosQuerySchema', () => {
     [{ date_from: '2024-02-01', date_to: '2024-01-01' }, ['date_to']],
     [{ tag_ids: '1,x' }, ['tag_ids']],
     [{ tag_ids: '0' }, ['tag_ids']],
+    [{ tag_ids: '2147483648' }, ['tag_ids']], // ids are 4-byte integers on PostgreSQL
+    [{ person: '2147483648' }, ['person']],
     [{ tag_ids: ',' }, ['tag_ids']],
     [{ tag_ids: Array.from({ length: 101 }, (_, i) => String(i + 1)).join(',') }, ['tag_ids']],
     [{ tag_mode: 'some' }, ['tag_mode']],

@@ -95,6 +95,8 @@ describe('Postgres', () => {
     const [main] = await libraries.upsertConfigured([{ name: 'Main', root: '/photos' }]);
     expect(main).toMatchObject({ name: 'Main', root: '/photos', status: 'online' });
     expect(await libraries.findByIdOrName('main')).toEqual(main);
+    // An id past the 4-byte `integer` column is looked up as a name, not sent as an id (PG refuses it).
+    expect(await libraries.findByIdOrName('99999999999999999999999')).toBeUndefined();
     expect(await libraries.setStatus(main!.id, 'stale', 'root lists empty')).toBe(true);
 
     const settings = new SettingsRepository(database.db);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { createRoute, z } from '@hono/zod-openapi';
-import { photoRefSchema } from '@lumen/core';
+import { MAX_ROW_ID, photoRefSchema } from '@lumen/core';
 import type { App } from '../http/app-env.ts';
 import { jsonBodyLimit } from '../http/json-body-limit.ts';
 import { problemResponses } from '../http/problem.schema.ts';
@@ -13,6 +13,7 @@ const idParam = z.object({
     .number()
     .int()
     .positive()
+    .max(MAX_ROW_ID)
     .openapi({ param: { name: 'id', in: 'path' } }),
 });
 

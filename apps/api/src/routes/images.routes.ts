@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { noNulByte } from '@lumen/core';
 import type { Context } from 'hono';
 import type { App, AppEnv } from '../http/app-env.ts';
 import {
@@ -22,6 +23,7 @@ export const ORIGINAL_CACHE_CONTROL = 'private, no-cache';
 const libraryParam = z
   .string()
   .max(256)
+  .refine(noNulByte, 'must not contain a NUL byte')
   .optional()
   .openapi({ description: 'Library id or name; the first library (lowest id) when absent', example: 'main' });
 const pathParam = z.string().openapi({

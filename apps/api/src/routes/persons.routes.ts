@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { tagNameSchema } from '@lumen/core';
+import { MAX_ROW_ID, tagNameSchema } from '@lumen/core';
 import type { App } from '../http/app-env.ts';
 import { jsonBodyLimit } from '../http/json-body-limit.ts';
 import { problemResponses } from '../http/problem.schema.ts';
@@ -14,6 +14,7 @@ const idParam = z.object({
     .number()
     .int()
     .positive()
+    .max(MAX_ROW_ID)
     .openapi({ param: { name: 'id', in: 'path' } }),
 });
 const notes = z.string().max(10_000).nullable();

@@ -7,6 +7,7 @@ import {
   integerParam,
   libraryParam as libraryQueryParam,
   MAX_PAGE_LIMIT,
+  noNulByte,
   type PhotoCursor,
   relPathParam,
 } from '@lumen/core';
@@ -35,6 +36,7 @@ const MASTER_CACHE_CONTROL = 'private, no-store';
 const libraryParam = z
   .string()
   .max(256)
+  .refine(noNulByte, 'must not contain a NUL byte')
   .optional()
   .openapi({ description: 'Library id or name; the first library (lowest id) when absent', example: 'main' });
 const pathParam = z.string().max(8192).openapi({

@@ -1,6 +1,12 @@
 import { z } from 'zod';
+import {
+  type VideoRequestSubject,
+  videoRequestContracts,
+  videoRequestSubjects,
+} from '../video/video-requests.ts';
 import { payloadSchemas } from './payload-by-subject.ts';
 import { PAYLOAD_VERSION } from './payload-schemas.ts';
+import { replyEnvelopeSchema } from './reply-envelope.ts';
 import { deadLetter, eventSubjects, jobSubjects, type Subject } from './subjects.ts';
 
 /**
@@ -10,7 +16,8 @@ import { deadLetter, eventSubjects, jobSubjects, type Subject } from './subjects
  * the api at `GET /asyncapi.json`. The transport's naming (packages/bus/src/nats-bus.ts):
  * events are core NATS subjects `<prefix>.<subject>`; jobs are JetStream messages on
  * `<prefix>_jobs.<subject>` in the work-queue stream `<prefix>_JOBS`; a job that failed its
- * last attempt is published as an event on `<prefix>.dlq.<subject>`.
+ * last attempt is published as an event on `<prefix>.dlq.<subject>`; requests are core NATS
+ * requests on `<prefix>_rpc.<subject>`, answered on the asker's inbox.
  */
 
 const DESCRIPTIONS: Record<Subject, string> = {
@@ -28,10 +35,23 @@ const DESCRIPTIONS: Record<Subject, string> = {
     'Job: the watcher stored a new or changed video (the media.ingested payload). One transcoder replica enqueues the video.hls and video.preview jobs for the outputs the video lacks (none when they exist or failed for good), so a video ingested while no transcoder runs gets its outputs in the background when one starts.',
 };
 
+const REQUEST_DESCRIPTIONS: Record<VideoRequestSubject, string> = {
+  'video.stream.plan':
+    'Request: plan the HLS stream of a video (ffprobe) unless it is planned, and answer with the plan (its stream.json). The api asks when a viewer opens a video whose stream is not planned yet.',
+  'video.segment':
+    'Request: make one HLS segment of a planned stream now (starting or joining an ffmpeg run) and answer once it is on disk; `made` says whether a run made it or it was already there. The api asks when a viewer wants a segment that is not made yet.',
+};
+
 const EVENT_DELIVERY =
   'At most once: a plain NATS subject. A consumer that is not connected when it is sent does not get it; every state it announces can also be read from the HTTP API.';
 const JOB_DELIVERY =
   'At least once: a JetStream work-queue message, shared by every replica of its worker through one durable pull consumer, so one job runs on one worker at a time. It waits in the stream until a worker acknowledges it: a job enqueued while no worker runs is handled when one starts. A job is redelivered when its worker does not acknowledge it within the ack wait (the worker heartbeats while it works), and retried with a backoff; after its last attempt it is published on the dead-letter subject with the error. Duplicates sent within the stream duplicate window (2 min) with the same message id are dropped.';
+
+const REQUEST_DELIVERY =
+  'Request/reply, nothing stored: a core NATS request that one transcoder replica answers (they all listen in the queue group `responders`). With no replica listening the asker gets "no responders" at once; otherwise it waits up to its own timeout. The reply goes to the reply subject (inbox) of the request.';
+
+const REPLY_SUMMARY =
+  "The responder's answer as `{ ok: true, data }`, or `{ ok: false, error }` when it failed (packages/bus/src/request-reply.ts).";
 
 /** `media.ingested` -> `mediaIngested`. */
 function camel(subject: string): string {
@@ -43,9 +63,12 @@ function messageName(subject: string): string {
   return `${name[0]!.toUpperCase()}${name.slice(1)}`;
 }
 
-/** The JSON Schema of a payload as it travels (with `v` present: producers stamp it). */
-function payloadJsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const json = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+/**
+ * The JSON Schema of a payload as it travels: by default as the bus delivers it (with `v`
+ * present: producers stamp it); `input` for what a responder accepts (a request may leave `v` out).
+ */
+function payloadJsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
   delete json.$schema;
   return json;
 }
@@ -69,7 +92,7 @@ export interface AsyncApiOptions {
   version?: string;
 }
 
-/** The AsyncAPI 3.0 document of every subject, its payload and its delivery guarantee. */
+/** The AsyncAPI 3.0 document of every subject (events, jobs, requests), its payloads and its delivery guarantee. */
 export function buildAsyncApiDocument(opts: AsyncApiOptions = {}): Record<string, unknown> {
   const prefix = opts.prefix ?? 'lumen';
   const prefixParameter = {
@@ -138,8 +161,65 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions = {}): Record<string
       };
     }
   };
+  const addRequest = (subject: VideoRequestSubject) => {
+    const name = camel(subject);
+    const replyName = `${name}Reply`;
+    const request = `${messageName(subject)}Request`;
+    const reply = `${messageName(subject)}Reply`;
+    const contract = videoRequestContracts[subject];
+    schemas[request] = payloadJsonSchema(contract.request, 'input');
+    schemas[reply] = payloadJsonSchema(replyEnvelopeSchema(contract.reply));
+    messages[request] = {
+      name: request,
+      title: subject,
+      summary: REQUEST_DESCRIPTIONS[subject],
+      contentType: 'application/json',
+      payload: { $ref: `#/components/schemas/${request}` },
+    };
+    messages[reply] = {
+      name: reply,
+      title: `${subject} reply`,
+      summary: REPLY_SUMMARY,
+      contentType: 'application/json',
+      payload: { $ref: `#/components/schemas/${reply}` },
+    };
+    channels[name] = {
+      address: `{prefix}_rpc.${subject}`,
+      title: subject,
+      description: `${REQUEST_DESCRIPTIONS[subject]}\n\nDelivery: ${REQUEST_DELIVERY}`,
+      parameters: prefixParameter,
+      messages: { [request]: { $ref: `#/components/messages/${request}` } },
+    };
+    // The inbox NATS makes for each request: known only at run time, hence no address.
+    channels[replyName] = {
+      address: null,
+      title: `${subject} reply`,
+      description: `The reply to a ${subject} request, on the reply subject (inbox) the request carries.`,
+      messages: { [reply]: { $ref: `#/components/messages/${reply}` } },
+    };
+    const operation = {
+      channel: { $ref: `#/channels/${name}` },
+      messages: [{ $ref: `#/channels/${name}/messages/${request}` }],
+      reply: {
+        channel: { $ref: `#/channels/${replyName}` },
+        messages: [{ $ref: `#/channels/${replyName}/messages/${reply}` }],
+      },
+    };
+    operations[`request${messageName(subject)}`] = {
+      action: 'send',
+      summary: `The api asks ${subject} and waits for the reply.`,
+      ...operation,
+    };
+    operations[`answer${messageName(subject)}`] = {
+      action: 'receive',
+      summary: `One transcoder replica answers ${subject}.`,
+      ...operation,
+      bindings: { nats: { queue: 'responders', bindingVersion: '0.1.0' } },
+    };
+  };
   for (const subject of Object.values(eventSubjects)) add(subject, 'event');
   for (const subject of Object.values(jobSubjects)) add(subject, 'job');
+  for (const subject of Object.values(videoRequestSubjects)) addRequest(subject);
   schemas.DeadLetter = deadLetterSchema;
   messages.DeadLetter = {
     name: 'DeadLetter',
@@ -150,7 +230,7 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions = {}): Record<string
   return {
     asyncapi: '3.0.0',
     info: {
-      title: 'Lumen events and jobs',
+      title: 'Lumen events, jobs and requests',
       version: opts.version ?? `${PAYLOAD_VERSION}.0.0`,
       description: `The NATS subjects Lumen's services talk over. Every payload is JSON and carries \`v\` (the contract version, now ${PAYLOAD_VERSION}); a consumer should drop a payload whose \`v\` it does not know. A new optional field keeps the version; a removed or changed field makes a new one. See docs/events.md for an example consumer.`,
     },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PhotoSort } from './photo-sort.ts';
+import { MAX_ROW_ID } from './query-params.ts';
 import { MAX_SHUFFLE_BLOCK_BITS } from './shuffle-blocks.ts';
 import { SHUFFLE_MODULUS, shuffleSeedSchema } from './shuffle-key.ts';
 
@@ -44,7 +45,7 @@ export function decodeCursor<T>(text: string, schema: z.ZodType<T>): T {
   return parsed.data;
 }
 
-const rowId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+const rowId = z.number().int().min(1).max(MAX_ROW_ID);
 const isoInstant = z.string().max(40);
 
 /**

@@ -16,6 +16,7 @@ import {
   integerParam,
   isoInstantParam,
   libraryParam,
+  MAX_ROW_ID,
   numberParam,
   relPathParam,
   textParam,
@@ -61,7 +62,7 @@ export const photosQuerySchema = z
     tag_mode: z.enum(TAG_MODES).default('any'),
     media_type: z.enum(MEDIA_TYPE_FILTERS).default('all'),
     favorite: booleanParam.optional(),
-    person: integerParam(1, Number.MAX_SAFE_INTEGER).optional(),
+    person: integerParam(1, MAX_ROW_ID).optional(),
     limit: integerParam(1, MAX_PAGE_LIMIT).prefault(String(DEFAULT_PAGE_LIMIT)),
     cursor: cursorParam.optional(),
   })

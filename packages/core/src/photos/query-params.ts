@@ -39,8 +39,14 @@ export function integerParam(min: number, max: number) {
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 }
 
+/**
+ * The largest row id: ids are `integer` columns, 4 bytes on PostgreSQL (a larger one in a query
+ * fails the statement there, where SQLite just finds no row).
+ */
+export const MAX_ROW_ID = 2_147_483_647;
+
 /** A database id as JSON (positive integer). */
-export const idValue = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+export const idValue = z.number().int().min(1).max(MAX_ROW_ID);
 
 /** Ids written as `1,2,3` (or the parameter repeated): distinct positive integers, at most `max`. */
 export function idListParam(max: number) {
@@ -49,7 +55,7 @@ export function idListParam(max: number) {
     const ids: number[] = [];
     for (const part of parts) {
       if (part === '') continue;
-      if (!/^\d{1,16}$/.test(part) || Number(part) < 1 || !Number.isSafeInteger(Number(part))) {
+      if (!/^\d{1,16}$/.test(part) || Number(part) < 1 || Number(part) > MAX_ROW_ID) {
         ctx.addIssue({ code: 'custom', message: `"${part.slice(0, 32)}" is not an id` });
         return z.NEVER;
       }
@@ -68,16 +74,24 @@ export function idListParam(max: number) {
   });
 }
 
+/**
+ * No NUL byte: a text a query compares against cannot hold one on PostgreSQL (the database refuses
+ * the whole statement), and none of ours does on SQLite either.
+ */
+export const noNulByte = (value: string): boolean => !value.includes('\0');
+const NUL_MESSAGE = 'must not contain a NUL byte';
+
 /** Free text such as a camera make: trimmed, 1-200 characters. */
 export const textParam = z
   .string()
   .trim()
   .min(1, 'must not be empty')
-  .max(200, 'must be at most 200 characters');
+  .max(200, 'must be at most 200 characters')
+  .refine(noNulByte, NUL_MESSAGE);
 
 /** A library by name or id (as text; `LibrariesRepository.findByIdOrName` resolves it). */
 export const libraryParam = z
-  .union([z.string().trim().min(1).max(256), idValue.transform(String)])
+  .union([z.string().trim().min(1).max(256).refine(noNulByte, NUL_MESSAGE), idValue.transform(String)])
   .describe('library name or id');
 
 /** A library-relative path, validated and normalized (see validateRelPath). */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { contentHashSchema, videoJobSchema } from '../bus-contracts/payload-schemas.ts';
 import { MAX_SEGMENTS } from './hls-timeline.ts';
+import { StreamPlanSchema } from './stream-plan.ts';
 
 /**
  * Request/reply subjects of the transcoder (answered by any one replica, nothing stored): what a
@@ -32,3 +33,14 @@ export type SegmentRequest = z.output<typeof segmentRequestSchema>;
 /** The reply to `video.segment`: made now by a run, or already on disk. */
 export const segmentReplySchema = z.object({ made: z.enum(['run', 'disk']) });
 export type SegmentReply = z.output<typeof segmentReplySchema>;
+
+export type VideoRequestSubject = (typeof videoRequestSubjects)[keyof typeof videoRequestSubjects];
+
+/**
+ * What each request subject takes and answers (the reply travels wrapped in the transport's
+ * envelope, see replyEnvelopeSchema): the contract docs/asyncapi.json publishes.
+ */
+export const videoRequestContracts: Record<VideoRequestSubject, { request: z.ZodType; reply: z.ZodType }> = {
+  [videoRequestSubjects.streamPlan]: { request: streamPlanRequestSchema, reply: StreamPlanSchema },
+  [videoRequestSubjects.segment]: { request: segmentRequestSchema, reply: segmentReplySchema },
+};

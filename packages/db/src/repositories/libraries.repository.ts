@@ -1,3 +1,4 @@
+import { MAX_ROW_ID } from '@lumen/core';
 import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
 import type { DB, Libraries } from '../schema.generated.ts';
 
@@ -44,7 +45,7 @@ export class LibrariesRepository {
 
   /** `"3"` looks up id 3 first, then a library named "3"; anything else is a (case-insensitive) name. */
   async findByIdOrName(idOrName: string): Promise<LibraryRow | undefined> {
-    if (/^\d+$/.test(idOrName)) {
+    if (/^\d+$/.test(idOrName) && Number(idOrName) <= MAX_ROW_ID) {
       const byId = await this.findById(Number(idOrName));
       if (byId) return byId;
     }
