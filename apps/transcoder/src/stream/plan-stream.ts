@@ -4,8 +4,8 @@ import {
   fixedSegments,
   HLS_SEGMENT_SECONDS,
   keyframeSegments,
-  TRANSCODE_SEGMENT_SECONDS,
   type StreamPlan,
+  TRANSCODE_SEGMENT_SECONDS,
 } from '@lumen/core';
 import { openCheckedPath } from '@lumen/media';
 import { hlsPaths, readStreamPlan, writeStreamPlan } from '@lumen/video';
