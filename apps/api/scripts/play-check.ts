@@ -29,14 +29,24 @@ const argsSchema = z.object({
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>lumen play check</title></head>
 <body><video id="v" muted playsinline></video><script src="/__play-check/hls.js"></script><script>
   window.errors = [];
+  window.marks = [];
+  const mark = (what) => window.marks.push([what, Math.round(performance.now())]);
   window.play = (src, token) => {
     const video = document.getElementById('v');
+    mark('play');
+    for (const e of ['seeking', 'seeked', 'playing', 'waiting']) video.addEventListener(e, () => mark(e));
     const hls = new Hls({
       xhrSetup(xhr, url) {
         if (url.includes('/video/stream')) xhr.setRequestHeader('Authorization', 'Bearer ' + token);
       },
     });
-    hls.on(Hls.Events.ERROR, (_e, d) => window.errors.push({ type: d.type, details: d.details, fatal: d.fatal }));
+    hls.on(Hls.Events.ERROR, (_e, d) => {
+      mark('error ' + d.details);
+      window.errors.push({ type: d.type, details: d.details, fatal: d.fatal });
+    });
+    hls.on(Hls.Events.MANIFEST_PARSED, () => mark('manifest parsed'));
+    hls.on(Hls.Events.FRAG_LOADED, (_e, d) => mark('segment ' + d.frag.sn + ' of level ' + d.frag.level + ' loaded'));
+    hls.on(Hls.Events.FRAG_BUFFERED, (_e, d) => mark('segment ' + d.frag.sn + ' buffered'));
     hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch((err) => window.errors.push({ details: String(err), fatal: true })));
     hls.loadSource(src);
     hls.attachMedia(video);
@@ -129,6 +139,10 @@ async function main(): Promise<void> {
       "(() => { const v = document.getElementById('v'); return v.videoWidth + 'x' + v.videoHeight; })()",
     );
     result.hlsErrors = await page.evaluate('window.errors');
+    // What happened when, ms since play() (the seek's events follow the start's).
+    const marks = (await page.evaluate('window.marks')) as [string, number][];
+    const origin = marks[0]?.[1] ?? 0;
+    result.timeline = marks.map(([what, at]) => `${at - origin} ${what}`);
     console.log(JSON.stringify(result, null, 2));
   } finally {
     await browser.close();
