@@ -1,21 +1,12 @@
-/**
- * Issue 15 item 3: watcher replicas. Three watchers over one database and one NATS prefix: one
- * holds the watcher lease and ingests; the others stand by and ingest nothing. When the holder
- * stops, another takes over within a third of the lease time, long before its own next tick (a
- * holder that dies or hangs loses the lease after WATCHER_LEASE_SECONDS:
- * packages/bus/test/lease.test.ts). Every file is ingested once per change.
- */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { createNatsBus, currentLeaseHolder, deleteBusPrefix, type NatsBus } from '@lumen/bus';
-import { type MediaIngestedEvent, parseConfig, WATCHER_LEASE_KEY } from '@lumen/core';
-import { type Database, openDatabase } from '@lumen/db';
-import { natsTestUrl, requireNats, uniqueJpeg } from '@lumen/test-support';
+import { createNatsBus, currentLeaseHolder, type NatsBus } from '@lumen/bus';
+import { type MediaIngestedEvent, WATCHER_LEASE_KEY } from '@lumen/core';
+import { natsTestUrl, uniqueJpeg } from '@lumen/test-support';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { start, type WatcherHandle } from '../src/start.ts';
+import { natsWorld } from './watcher-harness.ts';
 
 const servers = natsTestUrl();
 const cleanups: (() => Promise<void>)[] = [];
@@ -37,32 +28,11 @@ async function until(
 
 describe('watcher replicas share the work through a lease', () => {
   it('one watches, the others stand by; a stopped holder hands over within the lease time, and nothing is ingested twice', async () => {
-    await requireNats(servers);
-    const prefix = `replicas_${randomBytes(4).toString('hex')}`;
-    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lumen-replicas-'));
-    const root = path.join(base, 'library');
-    fs.mkdirSync(root);
+    // Ticks an hour apart: a standby must take over by watching the lease, not at its next tick.
+    const { prefix, root, config, database, observer, cleanup } = await natsWorld('replicas');
+    cleanups.push(cleanup);
     const write = async (rel: string) => fs.writeFileSync(path.join(root, rel), await uniqueJpeg(rel));
     await write('a.jpg');
-    const config = parseConfig(
-      {
-        DATA_DIR: path.join(base, 'data'),
-        LIBRARIES: `main=${root}`,
-        // Ticks a minute apart: a standby must take over by watching the lease, not at its next tick.
-        WATCH_QUICK_INTERVAL_SECONDS: '60',
-        WATCHER_LEASE_SECONDS: '2',
-        LOG_LEVEL: 'silent',
-      },
-      base,
-    );
-    const database: Database = await openDatabase(config.database);
-    const observer: NatsBus = await createNatsBus({ servers, prefix, logger: pino({ level: 'silent' }) });
-    cleanups.push(async () => {
-      await observer.close();
-      await database.close();
-      await deleteBusPrefix(servers, prefix);
-      fs.rmSync(base, { recursive: true, force: true });
-    });
     const ingested: MediaIngestedEvent[] = [];
     await observer.subscribe<MediaIngestedEvent>('media.ingested', (e) => {
       ingested.push(e);
